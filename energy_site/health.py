@@ -1,0 +1,9 @@
+from django.http import JsonResponse
+
+
+def live(request):
+    return JsonResponse({"status": "ok"})
+
+
+def ready(request):
+    return JsonResponse({"status": "ok"})

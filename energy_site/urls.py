@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from energy_site import health
+
+handler404 = "energy_site.api.json_404"
+handler500 = "energy_site.api.json_500"
+
+api_v1 = [
+    path("", include("forecasts.urls")),
+    path("", include("training.urls")),
+    path("", include("optimization.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("admin/", admin.site.urls),
+    path("", include("django_prometheus.urls")),
+    path("", include("forecasts.dashboard_urls")),
+]

@@ -1,0 +1,44 @@
+"""Machine clients authenticate with ``Authorization: Api-Key <key>``."""
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import authentication, exceptions
+
+from forecasts.models import ApiKey
+
+
+class ApiKeyUser(AnonymousUser):
+    """The principal behind an API key: authenticated, scoped to one organisation."""
+
+    def __init__(self, api_key: ApiKey):
+        self.api_key = api_key
+        self.organization_id = api_key.organization_id
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        return f"api-key:{self.api_key.prefix}"
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Api-Key"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode(errors="replace")
+        if not header.startswith(self.keyword + " "):
+            return None
+        raw = header[len(self.keyword) + 1 :].strip()
+        if not raw:
+            raise exceptions.AuthenticationFailed("Empty API key.")
+        key = (
+            ApiKey.objects.select_related("organization")
+            .filter(hashed_key=ApiKey.hash(raw), revoked=False)
+            .first()
+        )
+        if key is None:
+            raise exceptions.AuthenticationFailed("Invalid API key.")
+        return ApiKeyUser(key), key
+
+    def authenticate_header(self, request):
+        return self.keyword

@@ -1,0 +1,220 @@
+"""The Job lifecycle: create, enqueue on commit, claim, report progress, finish.
+
+Every state change is a compare-and-set (``filter(state=...).update(...)``) so two
+workers, or a worker and a client cancelling, can never both win.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from forecasts.models import Job
+
+log = structlog.get_logger(__name__)
+
+
+class BrokerUnavailable(Exception):
+    """The job was stored but could not be handed to the broker."""
+
+
+@dataclass
+class JobError(Exception):
+    """A failure the client should read: bad or impossible input, not a bug."""
+
+    code: str
+    message: str
+    details: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class JobCancelled(Exception):
+    pass
+
+
+def request_key_for(organization_id: int, kind: str, params: dict) -> str:
+    payload = json.dumps([organization_id, kind, params], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def job_create(
+    *,
+    organization,
+    user,
+    kind: str,
+    params: dict,
+    request_key: str = "",
+    idempotency_key: str = "",
+) -> tuple[Job, bool]:
+    """Create a queued job, or return the live one for the same request.
+
+    A request repeating one already answered (same key, not failed or cancelled)
+    gets the existing job, which is what makes client retries safe.
+    """
+    reusable = Job.objects.filter(organization=organization).exclude(
+        state__in=[Job.State.FAILED, Job.State.CANCELLED]
+    )
+    if idempotency_key:
+        existing = Job.objects.filter(
+            organization=organization, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return existing, False
+    if request_key:
+        existing = reusable.filter(kind=kind, request_key=request_key).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                organization=organization,
+                user=user if getattr(user, "pk", None) else None,
+                kind=kind,
+                params=params,
+                request_key=request_key,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        # A concurrent request with the same Idempotency-Key won the race.
+        return Job.objects.get(organization=organization, idempotency_key=idempotency_key), False
+    return job, True
+
+
+def job_enqueue(job: Job, task, *args) -> None:
+    """Send ``task(job.id, *args)`` once the surrounding transaction commits.
+
+    Raises BrokerUnavailable (the API turns it into a 503) and marks the job
+    failed so that it is visibly not going to run; nothing accepted is lost
+    because the client was never told "accepted".
+    """
+
+    def send() -> None:
+        try:
+            result = task.apply_async(
+                args=[str(job.pk), *args],
+                retry=True,
+                retry_policy=settings.CELERY_PUBLISH_RETRY_POLICY,
+            )
+        except (KombuOperationalError, ConnectionError, OSError) as exc:
+            log.error("broker_unavailable", job_id=str(job.pk), error=str(exc))
+            job_fail(job, "broker_unavailable", "The task queue is unavailable; retry later.")
+            raise BrokerUnavailable(str(exc)) from exc
+        Job.objects.filter(pk=job.pk, celery_task_id="").update(celery_task_id=result.id or "")
+
+    transaction.on_commit(send, robust=False)
+
+
+def job_claim(job_id) -> Job | None:
+    """Move a queued job to running; None if someone else has it or it is over."""
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
+        state=Job.State.RUNNING, started_at=now, progress=0
+    )
+    if not claimed:
+        return None
+    job = Job.objects.get(pk=job_id)
+    Job.objects.filter(pk=job_id).update(attempts=job.attempts + 1)
+    job.attempts += 1
+    return job
+
+
+def job_claim_batch(kind: str, limit: int) -> list[Job]:
+    """Claim up to ``limit`` queued jobs of one kind, oldest first, skipping locked rows."""
+    with transaction.atomic():
+        candidates = list(
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(kind=kind, state=Job.State.QUEUED)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        claimed = []
+        for pk in candidates:
+            job = job_claim(pk)
+            if job is not None:
+                claimed.append(job)
+    return claimed
+
+
+def job_progress(job: Job, progress: int) -> None:
+    """Record progress; raise JobCancelled if the client cancelled meanwhile."""
+    progress = max(0, min(99, int(progress)))
+    updated = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(progress=progress)
+    if not updated:
+        raise JobCancelled(str(job.pk))
+    job.progress = progress
+
+
+def job_succeed(job: Job, result: dict) -> bool:
+    done = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
+        state=Job.State.SUCCEEDED, progress=100, result=result, error=None, finished_at=timezone.now()
+    )
+    job.state, job.result, job.progress = Job.State.SUCCEEDED, result, 100
+    return bool(done)
+
+
+def job_fail(job: Job, code: str, message: str, details: dict | None = None) -> bool:
+    error = {"code": code, "message": message, "details": details or {}}
+    done = Job.objects.filter(pk=job.pk, state__in=[Job.State.QUEUED, Job.State.RUNNING]).update(
+        state=Job.State.FAILED, error=error, finished_at=timezone.now()
+    )
+    job.state, job.error = Job.State.FAILED, error
+    return bool(done)
+
+
+def job_cancel(job: Job) -> bool:
+    cancelled = Job.objects.filter(
+        pk=job.pk, state__in=[Job.State.QUEUED, Job.State.RUNNING]
+    ).update(state=Job.State.CANCELLED, finished_at=timezone.now())
+    if cancelled:
+        job.refresh_from_db()
+    return bool(cancelled)
+
+
+def job_requeue_for_retry(job: Job) -> bool:
+    return bool(
+        Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(state=Job.State.QUEUED)
+    )
+
+
+def job_run(task, job_id: str, work: Callable[[Job], dict]) -> None:
+    """The body every job task shares: claim, work, record the outcome, retry bugs.
+
+    ``work`` returns the job's result dict or raises JobError for a failure the
+    client caused. Anything else is retried until ``JOB_MAX_ATTEMPTS``.
+    """
+    job = job_claim(job_id)
+    if job is None:
+        log.info("job_not_claimable", job_id=job_id)
+        return
+    structlog.contextvars.bind_contextvars(job_id=str(job.pk), job_kind=job.kind)
+    try:
+        result = work(job)
+    except JobCancelled:
+        log.info("job_cancelled", job_id=job_id)
+        return
+    except JobError as exc:
+        job_fail(job, exc.code, exc.message, exc.details)
+        log.info("job_failed", code=exc.code, message=exc.message)
+        return
+    except SoftTimeLimitExceeded:
+        job_fail(job, "time_limit", "The job ran past its time limit.")
+        return
+    except Exception as exc:
+        log.exception("job_error", attempts=job.attempts)
+        if job.attempts < settings.JOB_MAX_ATTEMPTS and job_requeue_for_retry(job):
+            raise task.retry(exc=exc, countdown=2**job.attempts, max_retries=None) from exc
+        job_fail(job, "internal_error", f"The job failed after {job.attempts} attempts: {exc}")
+        return
+    job_succeed(job, result)
+    log.info("job_succeeded")
