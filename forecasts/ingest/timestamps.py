@@ -1,0 +1,86 @@
+"""ISO 8601 strings to UTC, naive ones read in the city's local time.
+
+A naive local time can slip across a DST change: it may not exist (clocks jump
+forward) or exist twice (clocks fall back). A file that lists the repeated hour
+twice, in order, is unambiguous: the first occurrence is daylight time, the second
+standard time. Any other slip is reported and the row rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+ISO_PATTERN = (
+    r"^(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)"
+    r"(?P<offset>[Zz]|[+-]\d{2}:?\d{2})?$"
+)
+EXPECTED_FORMAT = "ISO 8601, e.g. 2014-01-01T00:30:00+11:00 or 2014-01-01 00:30 (local time)"
+
+
+@dataclass
+class ParsedTimestamps:
+    utc: pd.Series  # datetime64 UTC; NaT where unparseable or slipped
+    unparseable: pd.Series  # bool
+    slips: pd.Series  # reason string where a naive time slipped across DST, else None
+    dst_resolved: int  # repeated local hours resolved by file order
+
+
+def timestamps_parse(values: pd.Series, tz_name: str) -> ParsedTimestamps:
+    parts = values.astype(str).str.extract(ISO_PATTERN)
+    matched = parts["local"].notna()
+    aware = matched & parts["offset"].notna()
+    naive = matched & parts["offset"].isna()
+
+    utc = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
+    if aware.any():
+        utc[aware] = pd.to_datetime(
+            values[aware], utc=True, format="ISO8601", errors="coerce"
+        ).dt.as_unit("us")
+    slips = pd.Series(None, index=values.index, dtype=object)
+    dst_resolved = 0
+    local = pd.to_datetime(parts["local"][naive], format="ISO8601", errors="coerce")
+    local = local.dropna()
+    if len(local):
+        utc_naive, slip_reasons, dst_resolved = _localize(local, tz_name)
+        utc[local.index] = utc_naive
+        slips[local.index] = slip_reasons
+    unparseable = utc.isna() & slips.isna()
+    return ParsedTimestamps(
+        utc=utc, unparseable=unparseable, slips=slips, dst_resolved=dst_resolved
+    )
+
+
+def _localize(local: pd.Series, tz_name: str) -> tuple[pd.Series, pd.Series, int]:
+    count = len(local)
+    as_dst = local.dt.tz_localize(tz_name, ambiguous=np.ones(count, bool), nonexistent="NaT")
+    as_std = local.dt.tz_localize(tz_name, ambiguous=np.zeros(count, bool), nonexistent="NaT")
+    nonexistent = as_dst.isna()
+    ambiguous = ~nonexistent & (as_dst != as_std)
+
+    chosen = as_dst.copy()
+    reasons = pd.Series(None, index=local.index, dtype=object)
+    reasons[nonexistent] = (
+        "DST slip: local time "
+        + local[nonexistent].dt.strftime("%Y-%m-%d %H:%M")
+        + f" does not exist in {tz_name} (clocks jump forward); give a UTC offset"
+    )
+    resolved = 0
+    if ambiguous.any():
+        repeats = local[ambiguous]
+        occurrence = repeats.groupby(repeats).cumcount()
+        times_seen = repeats.groupby(repeats).transform("size")
+        paired = times_seen == 2
+        second = paired & (occurrence == 1)
+        chosen[second[second].index] = as_std[second[second].index]
+        single = ~paired
+        reasons[single[single].index] = (
+            "DST slip: local time "
+            + repeats[single].dt.strftime("%Y-%m-%d %H:%M")
+            + f" is ambiguous in {tz_name} (clocks fall back); give a UTC offset"
+        )
+        chosen[single[single].index] = pd.NaT
+        resolved = int(paired.sum() // 2)
+    return chosen.dt.tz_convert("UTC").dt.as_unit("us"), reasons, resolved

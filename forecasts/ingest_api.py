@@ -1,0 +1,158 @@
+"""``/cities/{id}/observations/``: upload history (202 + ingest job) and read it back."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.response import Response
+
+from energy_site.api import ApiError
+from forecasts.ingest import InvalidObservationFile, ObservationFileTooLarge
+from forecasts.models import Job, Observation
+from forecasts.selectors import city_get_for_user, observations_for_city, user_is_org_admin
+from forecasts.services.ingest import observations_upload_accept
+from forecasts.services.jobs import BrokerUnavailable
+
+RAW_UPLOAD_TYPES = (
+    "text/csv",
+    "text/plain",
+    "application/csv",
+    "application/json",
+    "application/gzip",
+    "application/octet-stream",
+)
+
+
+class RawBodyParser(BaseParser):
+    """Declares the raw body types; the view reads ``request.body`` itself so that a
+    malformed JSON body gets the same line-precise report as a malformed CSV."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {}
+
+
+class ObservationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Observation
+        fields = ["timestamp", "demand_mw", *Observation.WEATHER_FIELDS]
+
+
+class JobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "state",
+            "progress",
+            "result",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+def job_accepted_response(job: Job) -> Response:
+    return Response(
+        {"job": JobSerializer(job).data},
+        status=status.HTTP_202_ACCEPTED,
+        headers={"Location": f"/api/v1/jobs/{job.pk}/"},
+    )
+
+
+def too_large_error(exc: ObservationFileTooLarge) -> ApiError:
+    return ApiError(413, "too_large", str(exc), {"limit_bytes": exc.limit})
+
+
+def query_datetime_parse(raw: str | None, name: str, tz_name: str) -> datetime | None:
+    """ISO 8601; naive values are the city's local time. An unencoded ``+`` in a
+    query string arrives as a space, which is put back."""
+    if raw is None or raw == "":
+        return None
+    text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw.strip())
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ApiError(
+            400,
+            "invalid",
+            f"{name} must be an ISO 8601 date-time, e.g. 2014-10-01T00:00:00+10:00.",
+            {"field": name, "value": raw[:60]},
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zoneinfo.ZoneInfo(tz_name))
+    return value
+
+
+class CityObservationsView(GenericAPIView):
+    serializer_class = ObservationSerializer
+    parser_classes = [MultiPartParser, RawBodyParser]
+
+    def get(self, request, city_id: int):
+        city = city_get_for_user(request.user, city_id)
+        start = query_datetime_parse(request.query_params.get("start"), "start", city.timezone)
+        end = query_datetime_parse(request.query_params.get("end"), "end", city.timezone)
+        if start and end and start >= end:
+            raise ApiError(400, "invalid", "start must be before end.", {"field": "start"})
+        page = self.paginate_queryset(observations_for_city(city, start, end))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def post(self, request, city_id: int):
+        city = city_get_for_user(request.user, city_id)
+        if not user_is_org_admin(request.user):
+            raise ApiError(403, "permission_denied", "Only organisation admins may upload data.")
+        data, content_type = self._upload_read(request)
+        try:
+            job, _ = observations_upload_accept(
+                city=city,
+                user=request.user,
+                data=data,
+                content_type=content_type,
+                idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+            )
+        except ObservationFileTooLarge as exc:
+            raise too_large_error(exc) from None
+        except InvalidObservationFile as exc:
+            raise ApiError(400, "invalid_file", exc.message, exc.details()) from None
+        except BrokerUnavailable:
+            raise ApiError(
+                503, "broker_unavailable", "The task queue is unavailable; retry later."
+            ) from None
+        return job_accepted_response(job)
+
+    def _upload_read(self, request) -> tuple[bytes, str]:
+        limit = settings.UPLOAD_MAX_BYTES
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > limit + 64 * 1024:  # multipart framing adds a little
+            raise too_large_error(ObservationFileTooLarge(declared, limit))
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        if content_type == "multipart/form-data":
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ApiError(400, "invalid", "Send the file in the multipart field 'file'.")
+            if upload.size > limit:
+                raise too_large_error(ObservationFileTooLarge(upload.size, limit))
+            name = (upload.name or "").lower()
+            kind = "application/json" if name.endswith(".json") else upload.content_type
+            return upload.read(), kind
+        if content_type not in RAW_UPLOAD_TYPES:
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"Send text/csv, application/json or a multipart 'file', not '{content_type}'.",
+            )
+        try:
+            return request.body, content_type
+        except RequestDataTooBig:
+            raise too_large_error(ObservationFileTooLarge(declared, limit)) from None

@@ -1,0 +1,55 @@
+"""The forecasts admin: pages render, API keys are shown once and stored hashed, jobs cancel."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.messages import get_messages
+
+from forecasts.models import ApiKey, Job
+from forecasts.services.jobs import job_create
+from tests.conftest import load_observations
+
+MODELS = ["organization", "membership", "apikey", "city", "observation", "forecastrun", "forecast"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [*MODELS, "job"])
+def test_changelists_render(admin_client, city, model):
+    assert admin_client.get(f"/admin/forecasts/{model}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_city_list_shows_the_observation_count(admin_client, city, victoria):
+    load_observations(city, victoria.loc["2014-07-01"])
+    page = admin_client.get("/admin/forecasts/city/").content.decode()
+    assert re.search(r'field-observation_count">48<', page)
+
+
+@pytest.mark.django_db
+def test_api_key_is_shown_once_and_stored_hashed(admin_client, org):
+    response = admin_client.post(
+        "/admin/forecasts/apikey/add/", {"organization": org.pk, "name": "scheduler"}, follow=True
+    )
+
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    raw = next(re.search(r"only once\): (\S+)", t).group(1) for t in texts if "only once" in t)
+    key = ApiKey.objects.get(name="scheduler")
+    assert key.hashed_key == ApiKey.hash(raw) and raw not in key.hashed_key
+    assert raw.startswith(key.prefix + ".")
+
+
+@pytest.mark.django_db
+def test_cancel_action_cancels_only_unfinished_jobs(admin_client, org):
+    queued, _ = job_create(organization=org, user=None, kind=Job.Kind.INGEST, params={})
+    done, _ = job_create(organization=org, user=None, kind=Job.Kind.INGEST, params={"n": 2})
+    Job.objects.filter(pk=done.pk).update(state=Job.State.SUCCEEDED)
+
+    admin_client.post(
+        "/admin/forecasts/job/",
+        {"action": "cancel", "_selected_action": [str(queued.pk), str(done.pk)]},
+    )
+
+    assert Job.objects.get(pk=queued.pk).state == Job.State.CANCELLED
+    assert Job.objects.get(pk=done.pk).state == Job.State.SUCCEEDED

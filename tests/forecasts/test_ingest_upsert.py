@@ -1,0 +1,86 @@
+"""observations_upsert: keyed on (city, timestamp), column-preserving, all or nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasts.models import Observation
+from forecasts.services.ingest import UPSERT_BATCH_SIZE, observations_upsert
+
+
+def stored(city) -> pd.DataFrame:
+    rows = Observation.objects.filter(city=city).values_list(
+        "timestamp", "demand_mw", "temperature_c"
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows), columns=["timestamp", "demand_mw", "temperature_c"]
+    )
+    return frame.set_index(pd.to_datetime(frame.pop("timestamp"), utc=True))
+
+
+@pytest.mark.django_db
+def test_upserting_the_same_frame_twice_never_duplicates(city, victoria):
+    week = victoria.loc["2014-07-01":"2014-07-07"]
+
+    assert observations_upsert(city=city, frame=week) == len(week)
+    assert observations_upsert(city=city, frame=week) == len(week)
+
+    assert Observation.objects.filter(city=city).count() == len(week)
+    pd.testing.assert_frame_equal(
+        stored(city), week, check_index_type=False, check_freq=False, check_names=False
+    )
+
+
+@pytest.mark.django_db
+def test_a_temperature_only_frame_keeps_demand(city, victoria):
+    day = victoria.loc["2014-07-01"]
+    observations_upsert(city=city, frame=day)
+    corrected = day[["temperature_c"]] + 1.5
+
+    observations_upsert(city=city, frame=corrected)
+
+    result = stored(city)
+    np.testing.assert_allclose(result["demand_mw"], day["demand_mw"])
+    np.testing.assert_allclose(result["temperature_c"], day["temperature_c"] + 1.5)
+
+
+@pytest.mark.django_db
+def test_an_empty_cell_does_not_erase_a_stored_value(city, victoria):
+    day = victoria.loc["2014-07-01"]
+    observations_upsert(city=city, frame=day)
+    partial = day.copy()
+    partial.iloc[:10, 0] = np.nan  # no demand on the first ten rows
+    partial["temperature_c"] = 11.0
+
+    observations_upsert(city=city, frame=partial)
+
+    result = stored(city)
+    np.testing.assert_allclose(result["demand_mw"], day["demand_mw"])
+    assert (result["temperature_c"] == 11.0).all()
+
+
+@pytest.mark.django_db
+def test_a_failure_part_way_leaves_the_table_unchanged(city, victoria):
+    before = victoria.loc["2014-07-01"]
+    observations_upsert(city=city, frame=before)
+    bigger = victoria.loc["2014-06-01":"2014-07-31"] * 2  # more than one batch
+    assert len(bigger) > UPSERT_BATCH_SIZE
+
+    def fail_after_first_batch(rows: int) -> None:
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        observations_upsert(city=city, frame=bigger, progress=fail_after_first_batch)
+
+    pd.testing.assert_frame_equal(
+        stored(city), before, check_index_type=False, check_freq=False, check_names=False
+    )
+
+
+@pytest.mark.django_db
+def test_unknown_columns_are_refused_before_writing(city, victoria):
+    with pytest.raises(ValueError, match="price"):
+        observations_upsert(city=city, frame=victoria.iloc[:5].assign(price=1.0))
+    assert not Observation.objects.exists()
