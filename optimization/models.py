@@ -52,13 +52,17 @@ class GenerationSource(models.Model):
 
 
 class StorageUnit(models.Model):
-    city = models.ForeignKey("forecasts.City", on_delete=models.CASCADE, related_name="storage_units")
+    city = models.ForeignKey(
+        "forecasts.City", on_delete=models.CASCADE, related_name="storage_units"
+    )
     name = models.CharField(max_length=100)
     energy_mwh = models.FloatField(validators=non_negative)
     power_mw = models.FloatField(validators=non_negative)
     charge_efficiency = models.FloatField(default=0.95, validators=fraction)
     discharge_efficiency = models.FloatField(default=0.95, validators=fraction)
-    initial_soc = models.FloatField(default=0.5, validators=fraction, help_text="fraction of energy")
+    initial_soc = models.FloatField(
+        default=0.5, validators=fraction, help_text="fraction of energy"
+    )
     min_soc = models.FloatField(default=0.0, validators=fraction)
     max_soc = models.FloatField(default=1.0, validators=fraction)
     cycle_cost = models.FloatField(default=0, validators=non_negative, help_text="per MWh out")
@@ -70,12 +74,12 @@ class StorageUnit(models.Model):
             models.UniqueConstraint(fields=["city", "name"], name="unique_storage_name_per_city")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.name} ({self.power_mw:g} MW / {self.energy_mwh:g} MWh)"
+
     @property
     def round_trip_efficiency(self) -> float:
         return self.charge_efficiency * self.discharge_efficiency
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.power_mw:g} MW / {self.energy_mwh:g} MWh)"
 
 
 class DispatchRun(models.Model):
@@ -109,6 +113,9 @@ class DispatchRun(models.Model):
     renewable_share = models.FloatField(null=True, blank=True)
     curtailment_mwh = models.FloatField(null=True, blank=True)
     unserved_mwh = models.FloatField(null=True, blank=True)
+    interval_prices = models.JSONField(
+        default=list, blank=True, help_text="balance dual per interval (per MWh), in time order"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -146,3 +153,6 @@ class EnergyMix(models.Model):
         verbose_name_plural = "energy mix"
         ordering = ["timestamp", "source_name"]
         indexes = [models.Index(fields=["dispatch_run", "timestamp"], name="mix_run_ts")]
+
+    def __str__(self) -> str:
+        return f"{self.source_name} at {self.timestamp:%Y-%m-%d %H:%M}: {self.allocation:g} MW"

@@ -1,0 +1,157 @@
+"""A plausible Victorian generation fleet for demos and the shipped sample data.
+
+Sized for the 2014 sample (demand 2,860 to 9,345 MW): firm capacity after derates
+(coal, gas, hydro, imports, battery) is about 11,500 MW, so the peak is served
+without shedding, and coal's must-run floor (about 1,900 MW) stays below the
+lowest demand, so nothing has to be dumped.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from energy_site.api import ApiError
+from optimization.models import GenerationSource, StorageUnit
+
+# Wind: about 0.35 on average, a little stronger at night (local hours 0..23).
+WIND_PROFILE = [
+    0.42, 0.43, 0.44, 0.44, 0.43, 0.41, 0.38, 0.35, 0.32, 0.30, 0.29, 0.28,
+    0.28, 0.28, 0.29, 0.30, 0.31, 0.33, 0.35, 0.37, 0.39, 0.40, 0.41, 0.42,
+]  # fmt: skip
+
+DEMO_SOURCES = [
+    {
+        "name": "Solar (rooftop + utility)",
+        "kind": GenerationSource.Kind.SOLAR,
+        "capacity_mw": 1500,
+        "marginal_cost": 0,
+        "co2_t_per_mwh": 0,
+        "renewable": True,
+    },
+    {
+        "name": "Wind",
+        "kind": GenerationSource.Kind.WIND,
+        "capacity_mw": 1500,
+        "marginal_cost": 0,
+        "co2_t_per_mwh": 0,
+        "renewable": True,
+        "availability_profile": WIND_PROFILE,
+    },
+    {
+        "name": "Hydro",
+        "kind": GenerationSource.Kind.HYDRO,
+        "capacity_mw": 2200,
+        "marginal_cost": 10,
+        "co2_t_per_mwh": 0,
+        "renewable": True,
+        "daily_energy_budget_mwh": 12000,  # stored now, enforced in a later issue
+    },
+    {
+        "name": "Brown coal",
+        "kind": GenerationSource.Kind.COAL,
+        "capacity_mw": 5200,
+        "availability": 0.92,
+        "marginal_cost": 35,
+        "co2_t_per_mwh": 1.2,
+        "must_run_fraction": 0.4,
+        "ramp_limit": 0.3,
+    },
+    {
+        "name": "Gas CCGT",
+        "kind": GenerationSource.Kind.GAS,
+        "capacity_mw": 1200,
+        "availability": 0.95,
+        "marginal_cost": 90,
+        "co2_t_per_mwh": 0.4,
+    },
+    {
+        "name": "Imports",
+        "kind": GenerationSource.Kind.IMPORTS,
+        "capacity_mw": 1500,
+        "marginal_cost": 120,
+        "co2_t_per_mwh": 0.8,
+    },
+    {
+        "name": "Gas peaker",
+        "kind": GenerationSource.Kind.GAS,
+        "capacity_mw": 1500,
+        "availability": 0.95,
+        "marginal_cost": 180,
+        "co2_t_per_mwh": 0.6,
+    },
+]
+
+DEMO_STORAGE = [
+    {
+        "name": "Grid battery",
+        "energy_mwh": 650,
+        "power_mw": 450,
+        "charge_efficiency": 0.92,
+        "discharge_efficiency": 0.92,
+        "initial_soc": 0.5,
+        "min_soc": 0.1,
+        "max_soc": 1.0,
+        "cycle_cost": 2,
+    },
+]
+
+
+@transaction.atomic
+def demo_fleet_create(city) -> None:
+    """Create or refresh the demo fleet of ``city`` (idempotent: keyed on name)."""
+    for spec in DEMO_SOURCES:
+        defaults = {
+            "availability": 1.0,
+            "availability_profile": [],
+            "must_run_fraction": 0.0,
+            "ramp_limit": None,
+            "daily_energy_budget_mwh": None,
+            "is_active": True,
+            **{key: value for key, value in spec.items() if key != "name"},
+        }
+        GenerationSource.objects.update_or_create(city=city, name=spec["name"], defaults=defaults)
+    for spec in DEMO_STORAGE:
+        defaults = {"is_active": True, **{k: v for k, v in spec.items() if k != "name"}}
+        StorageUnit.objects.update_or_create(city=city, name=spec["name"], defaults=defaults)
+
+
+def _fleet_item_save(instance, data: dict):
+    """Apply validated fields and save; a duplicate name is a 409, never a 500."""
+    for key, value in data.items():
+        setattr(instance, key, value)
+    model = type(instance)
+    clash = model.objects.filter(city_id=instance.city_id, name=instance.name)
+    if clash.exclude(pk=instance.pk).exists():
+        raise _name_conflict(instance)
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:  # a concurrent request took the name first
+        raise _name_conflict(instance) from None
+    return instance
+
+
+def _name_conflict(instance) -> ApiError:
+    what = "source" if isinstance(instance, GenerationSource) else "storage unit"
+    return ApiError(
+        409,
+        "conflict",
+        f"A {what} named {instance.name!r} already exists in this city.",
+        {"name": instance.name},
+    )
+
+
+def source_create(*, city, data: dict) -> GenerationSource:
+    return _fleet_item_save(GenerationSource(city=city), data)
+
+
+def source_update(source: GenerationSource, data: dict) -> GenerationSource:
+    return _fleet_item_save(source, data)
+
+
+def storage_create(*, city, data: dict) -> StorageUnit:
+    return _fleet_item_save(StorageUnit(city=city), data)
+
+
+def storage_update(unit: StorageUnit, data: dict) -> StorageUnit:
+    return _fleet_item_save(unit, data)

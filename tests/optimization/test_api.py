@@ -1,0 +1,226 @@
+"""Fleet and dispatch API: organisation scope, admin-only writes, validation, 202 + job."""
+
+from __future__ import annotations
+
+import pytest
+
+from forecasts.models import Job
+from optimization.fleet import demo_fleet_create
+from optimization.models import DispatchRun, GenerationSource, StorageUnit
+from optimization.services import dispatch_run_execute
+from tests.optimization.test_services import forecast_run_for_day
+
+SOURCE = {
+    "name": "Offshore wind",
+    "kind": "wind",
+    "capacity_mw": 800,
+    "marginal_cost": 0,
+    "co2_t_per_mwh": 0,
+    "renewable": True,
+    "availability_profile": [0.4] * 24,
+}
+BATTERY = {
+    "name": "Big battery",
+    "energy_mwh": 600,
+    "power_mw": 300,
+    "charge_efficiency": 0.9,
+    "discharge_efficiency": 0.9,
+    "initial_soc": 0.5,
+    "min_soc": 0.1,
+    "max_soc": 0.9,
+}
+
+
+def sources_url(city, source_id=None) -> str:
+    base = f"/api/v1/cities/{city.pk}/sources/"
+    return f"{base}{source_id}/" if source_id else base
+
+
+def storage_url(city, unit_id=None) -> str:
+    base = f"/api/v1/cities/{city.pk}/storage/"
+    return f"{base}{unit_id}/" if unit_id else base
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, response.content
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "details"} and error["message"]
+    if code:
+        assert error["code"] == code
+    return error
+
+
+def test_owner_creates_and_lists_sources_and_storage(owner_client, city):
+    created = owner_client.post(sources_url(city), SOURCE, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["availability_profile"] == [0.4] * 24
+    listed = owner_client.get(sources_url(city)).json()
+    assert listed["count"] == 1 and listed["results"][0]["name"] == "Offshore wind"
+
+    battery = owner_client.post(storage_url(city), BATTERY, format="json")
+    assert battery.status_code == 201, battery.content
+    assert battery.json()["round_trip_efficiency"] == pytest.approx(0.81)
+    unit_id = battery.json()["id"]
+    patched = owner_client.patch(storage_url(city, unit_id), {"power_mw": 350}, format="json")
+    assert patched.status_code == 200 and patched.json()["power_mw"] == 350
+    assert owner_client.delete(storage_url(city, unit_id)).status_code == 204
+    assert not StorageUnit.objects.filter(pk=unit_id).exists()
+
+
+def test_teammate_reads_but_cannot_write(owner_client, teammate_client, city):
+    source_id = owner_client.post(sources_url(city), SOURCE, format="json").json()["id"]
+    assert teammate_client.get(sources_url(city)).json()["count"] == 1
+    assert teammate_client.get(sources_url(city, source_id)).status_code == 200
+    assert_error(teammate_client.post(sources_url(city), {**SOURCE, "name": "x"}, format="json"),
+                 403)  # fmt: skip
+    assert_error(
+        teammate_client.patch(sources_url(city, source_id), {"capacity_mw": 1}, format="json"),
+        403,
+    )
+    assert_error(teammate_client.delete(sources_url(city, source_id)), 403)
+    assert_error(teammate_client.post(storage_url(city), BATTERY, format="json"), 403)
+    assert GenerationSource.objects.get(pk=source_id).capacity_mw == 800
+
+
+def test_stranger_sees_nothing_of_the_city(stranger_client, city, victoria, owner):
+    demo_fleet_create(city)
+    source = GenerationSource.objects.filter(city=city).first()
+    unit = StorageUnit.objects.filter(city=city).first()
+    forecast_run = forecast_run_for_day(city, victoria, "2014-07-08")
+    dispatch_run = DispatchRun.objects.create(forecast_run=forecast_run)
+    for url in (sources_url(city), sources_url(city, source.pk), storage_url(city),
+                storage_url(city, unit.pk), f"/api/v1/dispatch/{dispatch_run.pk}/"):  # fmt: skip
+        assert_error(stranger_client.get(url), 404, "not_found")
+    assert_error(stranger_client.post(sources_url(city), SOURCE, format="json"), 404)
+    assert_error(stranger_client.delete(sources_url(city, source.pk)), 404)
+    response = stranger_client.post(
+        "/api/v1/dispatch/", {"forecast_run": forecast_run.pk}, format="json"
+    )
+    assert_error(response, 404)
+    assert not Job.objects.exists()
+    assert GenerationSource.objects.filter(pk=source.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"capacity_mw": -5}, "capacity_mw"),
+        ({"capacity_mw": "lots"}, "capacity_mw"),
+        ({"availability_profile": [0.5] * 23}, "availability_profile"),
+        ({"availability_profile": [0.5] * 23 + [1.5]}, "availability_profile"),
+        ({"availability_profile": "flat"}, "availability_profile"),
+        ({"must_run_fraction": 2}, "must_run_fraction"),
+        ({"renewable": "perhaps"}, "renewable"),
+        ({"kind": "fusion"}, "kind"),
+        ({"name": "unserved"}, "name"),
+    ],
+)
+def test_bad_source_input_is_a_400_that_changes_nothing(owner_client, city, change, field):
+    response = owner_client.post(sources_url(city), {**SOURCE, **change}, format="json")
+    error = assert_error(response, 400, "invalid")
+    assert field in error["details"]["fields"]
+    assert not GenerationSource.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"charge_efficiency": 1.5},
+        {"discharge_efficiency": 0},
+        {"energy_mwh": -1},
+        {"min_soc": 0.6},  # above initial_soc 0.5
+        {"initial_soc": 0.95},  # above max_soc 0.9
+        {"power_mw": [300]},
+    ],
+)
+def test_bad_storage_input_is_a_400(owner_client, city, change):
+    assert_error(owner_client.post(storage_url(city), {**BATTERY, **change}, format="json"), 400)
+    assert not StorageUnit.objects.exists()
+
+
+def test_patch_is_validated_against_the_stored_values(owner_client, city):
+    unit_id = owner_client.post(storage_url(city), BATTERY, format="json").json()["id"]
+    assert_error(owner_client.patch(storage_url(city, unit_id), {"max_soc": 0.3}, format="json"),
+                 400)  # fmt: skip
+    assert StorageUnit.objects.get(pk=unit_id).max_soc == 0.9
+
+
+def test_duplicate_name_is_a_409(owner_client, city):
+    assert owner_client.post(sources_url(city), SOURCE, format="json").status_code == 201
+    assert_error(owner_client.post(sources_url(city), SOURCE, format="json"), 409, "conflict")
+    other = owner_client.post(sources_url(city), {**SOURCE, "name": "Other"}, format="json")
+    renamed = owner_client.patch(
+        sources_url(city, other.json()["id"]), {"name": SOURCE["name"]}, format="json"
+    )
+    assert_error(renamed, 409, "conflict")
+    assert GenerationSource.objects.count() == 2
+
+
+def test_post_dispatch_answers_202_with_the_job_and_location(
+    teammate_client, city, victoria, django_capture_on_commit_callbacks
+):
+    demo_fleet_create(city)
+    forecast_run = forecast_run_for_day(city, victoria, "2014-07-08")
+    payload = {"forecast_run": forecast_run.pk, "policy": {"co2_price": 25}}
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = teammate_client.post("/api/v1/dispatch/", payload, format="json")
+    assert response.status_code == 202, response.content
+    job = response.json()["job"]
+    assert set(job) == {"id", "kind", "state", "progress", "result", "error", "created_at",
+                        "started_at", "finished_at"}  # fmt: skip
+    assert job["kind"] == "optimize" and job["state"] == "queued"
+    assert response["Location"] == f"/api/v1/jobs/{job['id']}/"
+    assert len(callbacks) == 1
+    dispatch_run = DispatchRun.objects.get(job_id=job["id"])
+    assert dispatch_run.policy == {"co2_price": 25.0}
+
+
+@pytest.mark.parametrize(
+    "payload, status, code",
+    [
+        ({}, 400, "invalid"),
+        ({"forecast_run": "one"}, 400, "invalid"),
+        ({"forecast_run": 999999}, 404, "not_found"),
+        ({"mode": "magic"}, 400, "invalid"),
+        ({"policy": {"voll": -1}}, 400, "invalid"),
+        ({"policy": {"budget": 3}}, 400, "invalid"),
+        ({"mode": "reserve"}, 422, "not_supported"),
+        ({"policy": {"min_renewable_share": 0.5}}, 422, "not_supported"),
+        ({"policy": {"voll": 100}}, 422, "invalid_policy"),
+    ],
+)
+def test_bad_dispatch_requests(owner_client, city, victoria, payload, status, code):
+    demo_fleet_create(city)
+    forecast_run = forecast_run_for_day(city, victoria, "2014-07-08")
+    body = {"forecast_run": forecast_run.pk, **payload} if payload else {}
+    assert_error(owner_client.post("/api/v1/dispatch/", body, format="json"), status, code)
+    assert not Job.objects.exists()
+
+
+def test_dispatch_without_sources_is_422(owner_client, city, victoria):
+    forecast_run = forecast_run_for_day(city, victoria, "2014-07-08")
+    response = owner_client.post(
+        "/api/v1/dispatch/", {"forecast_run": forecast_run.pk}, format="json"
+    )
+    assert_error(response, 422, "no_sources")
+
+
+def test_get_dispatch_shows_totals_and_every_interval(teammate_client, city, victoria):
+    demo_fleet_create(city)
+    forecast_run = forecast_run_for_day(city, victoria, "2014-10-05")  # DST: 46 half-hours
+    dispatch_run = DispatchRun.objects.create(forecast_run=forecast_run)
+    dispatch_run_execute(dispatch_run)
+    body = teammate_client.get(f"/api/v1/dispatch/{dispatch_run.pk}/").json()
+    assert body["status"] == "optimal" and body["solver"] == "highs"
+    assert body["totals"]["renewable_share"] == pytest.approx(dispatch_run.renewable_share)
+    assert len(body["intervals"]) == 46
+    dearest = max(GenerationSource.objects.values_list("marginal_cost", flat=True))
+    for interval in body["intervals"]:
+        # No shortfall: the price stays within the fleet's costs (storage losses included).
+        assert -1e-6 <= interval["price"] <= dearest / 0.92**2 + 2
+        storage = interval["storage"]["Grid battery"]
+        supplied = sum(interval["allocation"].values()) + storage["discharge"] - storage["charge"]
+        assert supplied + interval["unserved"] == pytest.approx(interval["demand"], abs=1e-3)
+        assert set(interval["allocation"]) == set(
+            GenerationSource.objects.filter(city=city).values_list("name", flat=True)
+        )
