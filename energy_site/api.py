@@ -1,6 +1,7 @@
 """API-wide conventions: the error envelope and pagination of api.md."""
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
@@ -56,7 +57,9 @@ def _first_message(detail) -> str:
 
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -72,6 +75,9 @@ def exception_handler(exc, context):
         code = _DEFAULT_CODES.get(response.status_code, "error")
         body = error_body(code, _first_message(exc.detail))
     response.data = body
+    retry_after = body["error"]["details"].get("retry_after_seconds")
+    if response.status_code == 429 and retry_after is not None:
+        response["Retry-After"] = str(int(retry_after))
     return response
 
 

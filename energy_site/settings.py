@@ -173,6 +173,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_TASK_DEFAULT_QUEUE = "inference"
 CELERY_TASK_ROUTES = {
     "forecasts.tasks.*": {"queue": "inference"},
+    # Uploads are data work, not latency-critical: keep them off the inference queue.
+    "forecasts.ingest_tasks.*": {"queue": "training"},
     "training.tasks.*": {"queue": "training"},
     "optimization.tasks.*": {"queue": "optimization"},
 }

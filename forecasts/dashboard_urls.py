@@ -1,1 +1,5 @@
-urlpatterns = []
+from django.urls import path
+
+from forecasts import dashboard
+
+urlpatterns = [path("", dashboard.index, name="dashboard")]

@@ -39,12 +39,17 @@ class Membership(models.Model):
 class ApiKey(models.Model):
     """An organisation-scoped key for machine clients; only its SHA-256 is stored."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, unique=True)
     hashed_key = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
 
     @staticmethod
     def hash(raw_key: str) -> str:
@@ -54,9 +59,6 @@ class ApiKey(models.Model):
     def generate(cls) -> tuple[str, str]:
         prefix = secrets.token_hex(4)
         return prefix, f"{prefix}.{secrets.token_urlsafe(32)}"
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
 
 
 class City(models.Model):
@@ -111,6 +113,9 @@ class Observation(models.Model):
         ordering = ["city", "timestamp"]
 
     WEATHER_FIELDS = ("temperature_c", "humidity_pct", "wind_speed_ms", "irradiance_wm2")
+
+    def __str__(self) -> str:
+        return f"{self.city_id} @ {self.timestamp:%Y-%m-%d %H:%M}Z: {self.demand_mw} MW"
 
 
 class Job(models.Model):
@@ -217,3 +222,6 @@ class Forecast(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "timestamp"], name="unique_point_per_run")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M}Z: {self.demand:.0f} MW"

@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import structlog
 from celery.exceptions import SoftTimeLimitExceeded
@@ -56,6 +57,7 @@ def job_create(
     params: dict,
     request_key: str = "",
     idempotency_key: str = "",
+    reuse_since: datetime | None = None,
 ) -> tuple[Job, bool]:
     """Create a queued job, or return the live one for the same request.
 
@@ -72,6 +74,8 @@ def job_create(
         if existing is not None:
             return existing, False
     if request_key:
+        if reuse_since is not None:
+            reusable = reusable.filter(created_at__gte=reuse_since)
         existing = reusable.filter(kind=kind, request_key=request_key).first()
         if existing is not None:
             return existing, False
@@ -106,7 +110,7 @@ def job_enqueue(job: Job, task, *args) -> None:
                 retry=True,
                 retry_policy=settings.CELERY_PUBLISH_RETRY_POLICY,
             )
-        except (KombuOperationalError, ConnectionError, OSError) as exc:
+        except (KombuOperationalError, ConnectionError, OSError, RuntimeError) as exc:
             log.error("broker_unavailable", job_id=str(job.pk), error=str(exc))
             job_fail(job, "broker_unavailable", "The task queue is unavailable; retry later.")
             raise BrokerUnavailable(str(exc)) from exc
@@ -157,7 +161,11 @@ def job_progress(job: Job, progress: int) -> None:
 
 def job_succeed(job: Job, result: dict) -> bool:
     done = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
-        state=Job.State.SUCCEEDED, progress=100, result=result, error=None, finished_at=timezone.now()
+        state=Job.State.SUCCEEDED,
+        progress=100,
+        result=result,
+        error=None,
+        finished_at=timezone.now(),
     )
     job.state, job.result, job.progress = Job.State.SUCCEEDED, result, 100
     return bool(done)

@@ -1,0 +1,261 @@
+"""HTTP views of the forecasts app: cities, forecasts, forecast runs and jobs."""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Max, Min, Prefetch, Window
+from django.db.models.functions import RowNumber
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from energy_site.api import ApiError
+from forecasts.models import Forecast, Job
+from forecasts.selectors import (
+    cities_for_user,
+    city_get_for_user,
+    forecast_runs_for_user,
+    jobs_for_user,
+    require_organization_id,
+    user_is_org_admin,
+)
+from forecasts.serializers import (
+    CitySerializer,
+    ForecastBatchSerializer,
+    ForecastRequestSerializer,
+    ForecastRunSerializer,
+    JobSerializer,
+    LatestForecastPointSerializer,
+)
+from forecasts.services.forecasting import (
+    ForecastSpec,
+    forecast_backlog_check,
+    forecast_request_create,
+    forecast_run_cache_key,
+    forecast_run_cache_set,
+    forecast_spec_validate,
+)
+from forecasts.services.jobs import BrokerUnavailable, job_cancel
+
+
+def accepted(job: Job) -> Response:
+    """The 202 answer of api.md: the job in the body, its URL in Location."""
+    return Response(
+        {"job": JobSerializer(job).data},
+        status=status.HTTP_202_ACCEPTED,
+        headers={"Location": f"/api/v1/jobs/{job.pk}/"},
+    )
+
+
+def broker_down() -> ApiError:
+    return ApiError(503, "broker_unavailable", "The task queue is unavailable; retry shortly.")
+
+
+def parse_time_param(request, name: str):
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = pd.Timestamp(raw.replace(" ", "+"))
+    except (ValueError, TypeError):
+        raise ApiError(400, "invalid", f"{name} is not an ISO 8601 timestamp: {raw!r}.") from None
+    if value.tzinfo is None:
+        raise ApiError(400, "invalid", f"{name} needs a UTC offset: {raw!r}.")
+    return value.to_pydatetime()
+
+
+class CityViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = CitySerializer
+
+    def get_queryset(self):
+        from training.models import ModelVersion
+
+        return (
+            cities_for_user(self.request.user)
+            .annotate(
+                observation_count=Count("observations"),
+                first_observation=Min("observations__timestamp"),
+                last_observation=Max("observations__timestamp"),
+            )
+            .prefetch_related(
+                Prefetch(
+                    "model_versions",
+                    queryset=ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE),
+                    to_attr="active_models",
+                )
+            )
+        )
+
+    def perform_create(self, serializer):
+        if not user_is_org_admin(self.request.user):
+            raise PermissionDenied("Only organisation admins can add cities.")
+        try:
+            with transaction.atomic():
+                serializer.save(organization_id=require_organization_id(self.request.user))
+        except IntegrityError:
+            raise ApiError(
+                409, "conflict", "Your organisation already has a city of that name."
+            ) from None
+
+
+class ForecastCreateView(APIView):
+    @extend_schema(request=ForecastRequestSerializer, responses={202: JobSerializer})
+    def post(self, request):
+        serializer = ForecastRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        org_id = require_organization_id(request.user)
+        spec = _spec_from(request.user, serializer.validated_data)
+        forecast_backlog_check(org_id)
+        try:
+            with transaction.atomic():
+                job, _ = forecast_request_create(
+                    organization_id=org_id,
+                    user=request.user,
+                    spec=spec,
+                    idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+                )
+        except BrokerUnavailable:
+            raise broker_down() from None
+        return accepted(job)
+
+    def get(self, request):
+        """The latest issued point per city and timestamp."""
+        city_param = request.query_params.get("city")
+        points = Forecast.objects.filter(city__in=cities_for_user(request.user))
+        if city_param:
+            points = points.filter(city=city_get_for_user(request.user, city_param))
+        start, end = parse_time_param(request, "start"), parse_time_param(request, "end")
+        if start:
+            points = points.filter(timestamp__gte=start)
+        if end:
+            points = points.filter(timestamp__lt=end)
+        latest = points.annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("city_id"), F("timestamp")],
+                order_by=[F("run__issued_at").desc(), F("run_id").desc()],
+            )
+        ).filter(rank=1)
+        latest = latest.order_by("city_id", "timestamp")
+        paginator = self.paginator
+        page = paginator.paginate_queryset(latest, request, view=self)
+        return paginator.get_paginated_response(LatestForecastPointSerializer(page, many=True).data)
+
+    @property
+    def paginator(self):
+        from energy_site.api import Pagination
+
+        if not hasattr(self, "_paginator"):
+            self._paginator = Pagination()
+        return self._paginator
+
+
+def _spec_from(user, data: dict) -> ForecastSpec:
+    city = city_get_for_user(user, data["city"])
+    if not city.is_active:
+        raise ApiError(422, "city_inactive", f"{city.name} is not active.")
+    return forecast_spec_validate(
+        ForecastSpec(
+            city=city,
+            start=data["start"],
+            horizon_hours=data["horizon_hours"],
+            quantiles=tuple(data.get("quantiles") or (0.05, 0.5, 0.95)),
+        )
+    )
+
+
+class ForecastBatchView(APIView):
+    @extend_schema(request=ForecastBatchSerializer, responses={202: JobSerializer(many=True)})
+    def post(self, request):
+        payload = request.data if isinstance(request.data, dict) else {"items": request.data}
+        serializer = ForecastBatchSerializer(data=payload)
+        serializer.is_valid(raise_exception=True)
+        org_id = require_organization_id(request.user)
+        specs = []
+        for index, item in enumerate(serializer.validated_data["items"]):
+            try:
+                specs.append(_spec_from(request.user, item))
+            except (ApiError, NotFound) as exc:
+                raise ApiError(
+                    exc.status_code,
+                    "invalid_item",
+                    f"items[{index}]: {exc.detail}",
+                    {"index": index},
+                ) from None
+        forecast_backlog_check(org_id, extra=len(specs))
+        try:
+            with transaction.atomic():
+                jobs = [
+                    forecast_request_create(organization_id=org_id, user=request.user, spec=spec)[0]
+                    for spec in specs
+                ]
+        except BrokerUnavailable:
+            raise broker_down() from None
+        return Response(
+            {"jobs": JobSerializer(jobs, many=True).data}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class ForecastRunDetailView(APIView):
+    @extend_schema(responses=ForecastRunSerializer)
+    def get(self, request, pk: int):
+        org_id = _cached_org_id(request.user)
+        cached = cache.get(forecast_run_cache_key(pk))
+        if cached is not None and cached["organization_id"] == org_id:
+            return Response(cached["data"])
+        run = (
+            forecast_runs_for_user(request.user)
+            .select_related("city")
+            .prefetch_related("points")
+            .filter(pk=pk)
+            .first()
+        )
+        if run is None:
+            raise NotFound("No such forecast run.")
+        data = ForecastRunSerializer(run).data
+        forecast_run_cache_set(run, data)
+        return Response(data)
+
+
+def _cached_org_id(user) -> int:
+    """The caller's organisation, cached briefly so a cache hit needs no query."""
+    if getattr(user, "organization_id", None):
+        return user.organization_id
+    key = f"user-org:v1:{user.pk}"
+    org_id = cache.get(key)
+    if org_id is None:
+        org_id = require_organization_id(user)
+        cache.set(key, org_id, timeout=60)
+    return org_id
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = JobSerializer
+    filterset_fields = ["kind", "state"]
+
+    def get_queryset(self):
+        return jobs_for_user(self.request.user)
+
+    def get_object(self):
+        try:
+            job_id = uuid.UUID(str(self.kwargs["pk"]))
+            return self.get_queryset().get(pk=job_id)
+        except (Job.DoesNotExist, ValueError):
+            raise NotFound("No such job.") from None
+
+    def destroy(self, request, pk=None):
+        job = self.get_object()
+        if not job_cancel(job):
+            raise ApiError(409, "conflict", f"The job is already {job.state}; nothing to cancel.")
+        return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)

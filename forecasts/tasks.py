@@ -1,0 +1,19 @@
+"""Thin Celery adapters of the forecasts app (queue: inference)."""
+
+from celery import shared_task
+
+from forecasts.ingest_tasks import ingest_observations  # noqa: F401  (registers the task)
+from forecasts.services.forecasting import forecast_batch_process
+
+
+@shared_task(bind=True, max_retries=5)
+def forecast_batch(self, job_id: str) -> int:
+    """Answer the queued forecast requests, ``job_id``'s among them, in one batch.
+
+    The job id only says why this task was sent: whichever worker runs first claims
+    every queued request (up to the batch cap), so later tasks may find nothing left.
+    """
+    try:
+        return forecast_batch_process()
+    except Exception as exc:
+        raise self.retry(exc=exc, countdown=5) from exc
