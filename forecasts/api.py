@@ -17,6 +17,11 @@ from rest_framework.views import APIView
 
 from energy_site.api import ApiError
 from forecasts.models import Forecast, Job
+from forecasts.responses import (
+    JOB_ACCEPTED_SCHEMA,
+    broker_unavailable_error,
+    job_accepted_response,
+)
 from forecasts.selectors import (
     cities_for_user,
     city_get_for_user,
@@ -42,19 +47,6 @@ from forecasts.services.forecasting import (
     forecast_spec_validate,
 )
 from forecasts.services.jobs import BrokerUnavailable, job_cancel
-
-
-def accepted(job: Job) -> Response:
-    """The 202 answer of api.md: the job in the body, its URL in Location."""
-    return Response(
-        {"job": JobSerializer(job).data},
-        status=status.HTTP_202_ACCEPTED,
-        headers={"Location": f"/api/v1/jobs/{job.pk}/"},
-    )
-
-
-def broker_down() -> ApiError:
-    return ApiError(503, "broker_unavailable", "The task queue is unavailable; retry shortly.")
 
 
 def parse_time_param(request, name: str):
@@ -110,7 +102,7 @@ class CityViewSet(
 
 
 class ForecastCreateView(APIView):
-    @extend_schema(request=ForecastRequestSerializer, responses={202: JobSerializer})
+    @extend_schema(request=ForecastRequestSerializer, responses={202: JOB_ACCEPTED_SCHEMA})
     def post(self, request):
         serializer = ForecastRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -126,8 +118,8 @@ class ForecastCreateView(APIView):
                     idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
                 )
         except BrokerUnavailable:
-            raise broker_down() from None
-        return accepted(job)
+            raise broker_unavailable_error() from None
+        return job_accepted_response(job)
 
     def get(self, request):
         """The latest issued point per city and timestamp."""
@@ -201,7 +193,7 @@ class ForecastBatchView(APIView):
                     for spec in specs
                 ]
         except BrokerUnavailable:
-            raise broker_down() from None
+            raise broker_unavailable_error() from None
         return Response(
             {"jobs": JobSerializer(jobs, many=True).data}, status=status.HTTP_202_ACCEPTED
         )

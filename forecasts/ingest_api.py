@@ -8,14 +8,14 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import BaseParser, MultiPartParser
-from rest_framework.response import Response
 
 from energy_site.api import ApiError
 from forecasts.ingest import InvalidObservationFile, ObservationFileTooLarge
-from forecasts.models import Job, Observation
+from forecasts.models import Observation
+from forecasts.responses import broker_unavailable_error, job_accepted_response
 from forecasts.selectors import city_get_for_user, observations_for_city, user_is_org_admin
 from forecasts.services.ingest import observations_upload_accept
 from forecasts.services.jobs import BrokerUnavailable
@@ -44,31 +44,6 @@ class ObservationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Observation
         fields = ["timestamp", "demand_mw", *Observation.WEATHER_FIELDS]
-
-
-class JobSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Job
-        fields = [
-            "id",
-            "kind",
-            "state",
-            "progress",
-            "result",
-            "error",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
-        read_only_fields = fields
-
-
-def job_accepted_response(job: Job) -> Response:
-    return Response(
-        {"job": JobSerializer(job).data},
-        status=status.HTTP_202_ACCEPTED,
-        headers={"Location": f"/api/v1/jobs/{job.pk}/"},
-    )
 
 
 def too_large_error(exc: ObservationFileTooLarge) -> ApiError:
@@ -126,9 +101,7 @@ class CityObservationsView(GenericAPIView):
         except InvalidObservationFile as exc:
             raise ApiError(400, "invalid_file", exc.message, exc.details()) from None
         except BrokerUnavailable:
-            raise ApiError(
-                503, "broker_unavailable", "The task queue is unavailable; retry later."
-            ) from None
+            raise broker_unavailable_error() from None
         return job_accepted_response(job)
 
     def _upload_read(self, request) -> tuple[bytes, str]:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energy_site.api import ApiError, Pagination
+from energy_site.api import Pagination
+from forecasts.responses import (
+    JOB_ACCEPTED_SCHEMA,
+    broker_unavailable_error,
+    job_accepted_response,
+)
 from forecasts.selectors import city_get_for_user, forecast_runs_for_user, user_is_org_admin
 from forecasts.services.jobs import BrokerUnavailable
 from optimization import fleet, selectors, services
@@ -16,7 +21,6 @@ from optimization.serializers import (
     DispatchRequestSerializer,
     DispatchRunSerializer,
     GenerationSourceSerializer,
-    JobSerializer,
     StorageUnitSerializer,
 )
 
@@ -103,7 +107,7 @@ class StorageDetailView(_FleetDetailView):
 class DispatchCreateView(APIView):
     @extend_schema(
         request=DispatchRequestSerializer,
-        responses={202: inline_serializer("DispatchAccepted", {"job": JobSerializer()})},
+        responses={202: JOB_ACCEPTED_SCHEMA},
     )
     def post(self, request):
         serializer = DispatchRequestSerializer(data=request.data)
@@ -125,14 +129,8 @@ class DispatchCreateView(APIView):
                 policy=data.get("policy"),
             )
         except BrokerUnavailable:
-            raise ApiError(
-                503, "unavailable", "The task queue is unavailable; retry later."
-            ) from None
-        return Response(
-            {"job": JobSerializer(job).data},
-            status=status.HTTP_202_ACCEPTED,
-            headers={"Location": f"/api/v1/jobs/{job.pk}/"},
-        )
+            raise broker_unavailable_error() from None
+        return job_accepted_response(job)
 
 
 class DispatchDetailView(APIView):

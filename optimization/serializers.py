@@ -6,7 +6,6 @@ import math
 
 from rest_framework import serializers
 
-from forecasts.models import Job
 from optimization.models import DispatchRun, GenerationSource, StorageUnit
 from optimization.selectors import UNSERVED
 
@@ -118,15 +117,6 @@ class DispatchRequestSerializer(serializers.Serializer):
     forecast_run = serializers.IntegerField(min_value=1)
     mode = serializers.ChoiceField(choices=DispatchRun.Mode.choices, default=DispatchRun.Mode.BASE)
     policy = PolicySerializer(required=False)
-
-
-class JobSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Job
-        fields = [
-            "id", "kind", "state", "progress", "result", "error", "created_at", "started_at",
-            "finished_at",
-        ]  # fmt: skip
 
 
 class DispatchRunSerializer(serializers.ModelSerializer):
