@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ENERGY_VAR_DIR", BASE_DIR / "var"))
@@ -191,6 +192,19 @@ CELERY_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_QUEUES = ("inference", "training", "optimization")
+# Defaults that django-celery-beat copies into its tables, where admins edit them.
+CELERY_BEAT_SCHEDULE = {
+    "recover-stale-jobs": {"task": "forecasts.tasks.jobs_recover", "schedule": 300.0},
+    "day-ahead-forecasts": {
+        "task": "forecasts.tasks.forecasts_day_ahead",
+        "schedule": crontab(minute=0, hour="*"),
+    },
+    "nightly-retrain": {
+        "task": "training.tasks.retrain_active_cities",
+        "schedule": crontab(minute=30, hour=2),
+    },
+    "cleanup-jobs": {"task": "forecasts.tasks.jobs_cleanup", "schedule": crontab(minute=0, hour=4)},
+}
 
 # --- Application limits ---------------------------------------------------------------
 FORECAST_BATCH_SIZE = min(env_int("FORECAST_BATCH_SIZE", 32), 32)  # 32 is a hard cap
@@ -198,6 +212,7 @@ FORECAST_BATCH_WAIT_SECONDS = float(os.environ.get("FORECAST_BATCH_WAIT_SECONDS"
 FORECAST_MAX_QUEUED_PER_ORG = env_int("FORECAST_MAX_QUEUED_PER_ORG", 500)
 FORECAST_CACHE_SECONDS = env_int("FORECAST_CACHE_SECONDS", 3600)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+JOB_RETENTION_DAYS = env_int("JOB_RETENTION_DAYS", 30)
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES

@@ -1,6 +1,7 @@
 """Machine clients authenticate with ``Authorization: Api-Key <key>``."""
 
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from forecasts.models import ApiKey
@@ -42,3 +43,18 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Documents the Api-Key header in the OpenAPI schema."""
+
+    target_class = "forecasts.auth.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`; keys belong to one organisation.",
+        }

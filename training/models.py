@@ -10,7 +10,9 @@ class ModelVersion(models.Model):
         ACTIVE = "active"
         RETIRED = "retired"
 
-    city = models.ForeignKey("forecasts.City", on_delete=models.CASCADE, related_name="model_versions")
+    city = models.ForeignKey(
+        "forecasts.City", on_delete=models.CASCADE, related_name="model_versions"
+    )
     algorithm = models.CharField(max_length=40, default="catboost-multiquantile")
     version = models.PositiveIntegerField()
     features = models.JSONField(default=list)

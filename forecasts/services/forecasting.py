@@ -234,3 +234,18 @@ def forecast_run_cache_set(run: ForecastRun, payload: dict) -> None:
         {"organization_id": run.city.organization_id, "data": payload},
         timeout=settings.FORECAST_CACHE_SECONDS,
     )
+
+
+def forecasts_schedule_day_ahead(now: datetime | None = None) -> list[Job]:
+    """Request tomorrow's forecast (local midnight, 24 h) for every active city."""
+    now = pd.Timestamp(now or timezone.now()).tz_convert("UTC")
+    jobs = []
+    for city in City.objects.filter(is_active=True).select_related("organization"):
+        local_midnight = (now.tz_convert(city.timezone) + pd.Timedelta(days=1)).normalize()
+        spec = ForecastSpec(city=city, start=local_midnight.tz_convert("UTC"), horizon_hours=24)
+        with transaction.atomic():
+            job, _ = forecast_request_create(
+                organization_id=city.organization_id, user=None, spec=spec
+            )
+        jobs.append(job)
+    return jobs

@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from celery.exceptions import SoftTimeLimitExceeded
@@ -226,3 +226,27 @@ def job_run(task, job_id: str, work: Callable[[Job], dict]) -> None:
         return
     job_succeed(job, result)
     log.info("job_succeeded")
+
+
+def jobs_recover_stale(*, queued_for: timedelta, running_for: timedelta) -> dict[str, list[Job]]:
+    """Find work that fell through the cracks and make it runnable again.
+
+    Queued jobs whose message was lost (a broker restarted without persistence) are
+    returned for re-sending; duplicates are harmless because claiming is a
+    compare-and-set. Jobs left "running" by a worker that died past the time limit
+    go back to queued, or fail once their attempts are spent.
+    """
+    now = timezone.now()
+    for job in Job.objects.filter(state=Job.State.RUNNING, started_at__lt=now - running_for):
+        if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+            job_fail(job, "worker_lost", f"No worker finished the job in {job.attempts} attempts.")
+        else:
+            job_requeue_for_retry(job)
+    stale = Job.objects.filter(state=Job.State.QUEUED, created_at__lt=now - queued_for)
+    return {"resend": list(stale.order_by("created_at")[:500])}
+
+
+def jobs_purge_finished(*, older_than: timedelta) -> int:
+    cutoff = timezone.now() - older_than
+    deleted, _ = Job.objects.filter(state__in=Job.FINISHED_STATES, finished_at__lt=cutoff).delete()
+    return deleted

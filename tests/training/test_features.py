@@ -1,0 +1,119 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.features import (
+    FEATURE_COLUMNS,
+    build_feature_frame,
+    build_training_frame,
+    local_midnights,
+)
+from training.trainer import model_fit, model_params
+
+MELBOURNE = "Australia/Melbourne"
+
+
+def local_day(day: str, resolution="30min") -> tuple[pd.Timestamp, pd.DatetimeIndex]:
+    start = pd.Timestamp(day).tz_localize(MELBOURNE).tz_convert("UTC")
+    end = (pd.Timestamp(day) + pd.Timedelta(days=1)).tz_localize(MELBOURNE).tz_convert("UTC")
+    return start, pd.date_range(start, end, freq=resolution, inclusive="left")
+
+
+def test_features_ignore_demand_at_or_after_the_origin(victoria, melbourne):
+    origin, day = local_day("2014-12-10")
+    history = victoria.loc[: day[-1]]
+    altered = history.copy()
+    altered.loc[altered.index >= origin, "demand_mw"] *= 3.0
+    later = victoria.loc["2014-12-11":"2014-12-20"].assign(demand_mw=99999.0)
+    altered = pd.concat([altered, later])
+
+    honest = build_feature_frame(history, day, origin, melbourne)
+    tampered = build_feature_frame(altered, day, origin, melbourne)
+
+    pd.testing.assert_frame_equal(honest, tampered)
+    assert honest["demand_lag_day"].notna().all()
+    # The one-day lag really is yesterday's same local slot.
+    yesterday = victoria.loc[day - pd.Timedelta(days=1), "demand_mw"].to_numpy()
+    np.testing.assert_allclose(honest["demand_lag_day"].to_numpy(), yesterday)
+
+
+def test_predictions_ignore_demand_at_or_after_the_origin(victoria, melbourne):
+    data = victoria.loc["2014-10-01":"2014-12-20"]
+    origin, day = local_day("2014-12-15")
+    features, target = build_training_frame(data[data.index < origin], melbourne)
+    model = model_fit(features, target, model_params(60))
+    altered = data.copy()
+    altered.loc[altered.index >= origin, "demand_mw"] = 0.0
+
+    honest = model.predict(build_feature_frame(data, day, origin, melbourne))
+    tampered = model.predict(build_feature_frame(altered, day, origin, melbourne))
+
+    np.testing.assert_array_equal(honest, tampered)
+
+
+def test_training_rows_are_the_day_ahead_features_of_each_day(victoria, melbourne):
+    features, _ = build_training_frame(victoria.loc["2014-11-01":"2014-12-31"], melbourne)
+    origin, day = local_day("2014-12-02")
+    single = build_feature_frame(victoria, day, origin, melbourne)
+    pd.testing.assert_frame_equal(features.loc[day], single, check_freq=False)
+    assert list(features.columns) == FEATURE_COLUMNS
+
+
+def test_holidays_of_melbourne(victoria, melbourne):
+    features, _ = build_training_frame(victoria, melbourne)
+    local_dates = features.index.tz_convert(MELBOURNE).strftime("%Y-%m-%d")
+    by_day = features.groupby(local_dates)[["is_holiday", "is_working_day"]].max()
+    assert by_day.loc["2014-12-25", "is_holiday"] == 1
+    assert by_day.loc["2014-12-25", "is_working_day"] == 0
+    assert by_day.loc["2014-11-04", "is_holiday"] == 1  # Melbourne Cup: Victoria only
+    assert by_day.loc["2014-12-23", "is_holiday"] == 0
+    assert by_day.loc["2014-12-23", "is_working_day"] == 1
+
+
+@pytest.mark.parametrize(
+    ("day", "intervals", "slot_counts"),
+    [
+        ("2014-10-05", 46, {4: 0, 5: 0, 6: 1}),  # clocks jump 02:00 -> 03:00
+        ("2014-04-06", 50, {4: 2, 5: 2, 6: 1}),  # 02:00-03:00 happens twice
+        ("2014-07-15", 48, {4: 1, 5: 1, 6: 1}),
+    ],
+)
+def test_slots_are_local_and_dst_aware(victoria, melbourne, day, intervals, slot_counts):
+    origin, index = local_day(day)
+    assert len(index) == intervals
+    features = build_feature_frame(victoria, index, origin, melbourne)
+    counts = features["slot"].value_counts()
+    for slot, expected in slot_counts.items():
+        assert counts.get(slot, 0) == expected
+    assert features["slot"].iloc[0] == 0 and features["slot"].iloc[-1] == 47
+
+
+def test_local_midnight_moves_with_daylight_saving(melbourne):
+    summer = pd.DatetimeIndex(["2014-12-10 05:00"], tz="UTC")
+    winter = pd.DatetimeIndex(["2014-07-10 05:00"], tz="UTC")
+    assert local_midnights(summer, MELBOURNE)[0] == pd.Timestamp("2014-12-09 13:00", tz="UTC")
+    assert local_midnights(winter, MELBOURNE)[0] == pd.Timestamp("2014-07-09 14:00", tz="UTC")
+
+
+def test_temperature_falls_back_to_persistence_without_weather(victoria, melbourne):
+    origin, day = local_day("2014-12-10")
+    history = victoria.loc[: origin - pd.Timedelta(minutes=30)]
+    with_forecast = pd.concat([history, victoria.loc[day].assign(demand_mw=np.nan)])
+
+    persisted = build_feature_frame(history, day, origin, melbourne)["temperature_c"]
+    forecast = build_feature_frame(with_forecast, day, origin, melbourne)["temperature_c"]
+
+    np.testing.assert_allclose(forecast.to_numpy(), victoria.loc[day, "temperature_c"])
+    week = [
+        victoria.loc[day - pd.Timedelta(days=k), "temperature_c"].to_numpy() for k in range(1, 8)
+    ]
+    np.testing.assert_allclose(persisted.to_numpy(), np.mean(week, axis=0))
+
+
+def test_a_year_builds_in_seconds(victoria, melbourne):
+    import time
+
+    started = time.perf_counter()
+    features, target = build_training_frame(victoria, melbourne)
+    assert time.perf_counter() - started < 5
+    assert len(features) == len(target) > 17_000

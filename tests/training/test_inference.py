@@ -1,0 +1,115 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasts.models import City
+from forecasts.selectors import observation_frame_for_city
+from forecasts.services.jobs import JobError
+from training.inference import SUPPORTED_QUANTILES, ForecastRequest, ForecastResult, forecast_many
+from training.services import model_version_train
+
+DEC_30 = pd.Timestamp("2014-12-29 13:00", tz="UTC")  # local midnight, Melbourne
+
+
+@pytest.fixture
+def empty_city(org):
+    return City.objects.create(
+        organization=org,
+        name="Nowhere",
+        country="AU",
+        timezone="Australia/Sydney",
+        latitude=-33.9,
+        longitude=151.2,
+    )
+
+
+@pytest.fixture
+def trained_city(city_with_history, settings):
+    settings.TRAINING_ITERATIONS = 60
+    model_version_train(city=city_with_history)
+    return city_with_history
+
+
+def request_for(city, key, start=DEC_30, horizon=24, quantiles=(0.05, 0.5, 0.95)):
+    return ForecastRequest(
+        key=key, city=city, start=start, horizon_hours=horizon, quantiles=quantiles
+    )
+
+
+def test_batch_isolates_a_failing_request(trained_city, empty_city):
+    results = forecast_many([request_for(trained_city, "a"), request_for(empty_city, "b")])
+    good, bad = results
+    assert isinstance(good, ForecastResult) and good.key == "a"
+    assert good.quality == "normal" and good.model_version.city_id == trained_city.pk
+    assert len(good.index) == 48 and good.index[0] == DEC_30
+    assert (good.values[0.05] <= good.values[0.5]).all()
+    assert (good.values[0.5] <= good.values[0.95]).all()
+    actual = observation_frame_for_city(
+        trained_city, DEC_30, good.index[-1] + pd.Timedelta("30min")
+    )
+    mape = np.mean(np.abs(good.values[0.5] - actual["demand_mw"].to_numpy()) / actual["demand_mw"])
+    assert mape < 0.15
+    assert isinstance(bad, JobError) and bad.code == "insufficient_data"
+
+
+def test_batched_answers_equal_single_answers(trained_city):
+    requests = [
+        request_for(trained_city, 1),
+        request_for(
+            trained_city,
+            2,
+            start=DEC_30 - pd.Timedelta(days=3),
+            horizon=36,
+            quantiles=SUPPORTED_QUANTILES,
+        ),
+    ]
+    together = forecast_many(requests)
+    alone = [forecast_many([r])[0] for r in requests]
+    for batched, single in zip(together, alone, strict=True):
+        assert batched.key == single.key and list(batched.values) == list(single.values)
+        for q in batched.values:
+            np.testing.assert_allclose(batched.values[q], single.values[q])
+    assert len(together[1].index) == 72
+
+
+def test_forecast_ignores_later_observations(trained_city):
+    from forecasts.models import Observation
+
+    before = forecast_many([request_for(trained_city, "x")])[0]
+    Observation.objects.filter(city=trained_city, timestamp__gte=DEC_30).update(demand_mw=1.0)
+    after = forecast_many([request_for(trained_city, "x")])[0]
+    np.testing.assert_array_equal(before.values[0.5], after.values[0.5])
+
+
+def test_no_model_gives_flagged_fallback(city_with_history):
+    (result,) = forecast_many([request_for(city_with_history, "f")])
+    assert result.quality == "fallback" and result.method == "seasonal-profile"
+    assert result.model_version is None and "no active model" in result.quality_reason
+    assert (result.values[0.05] < result.values[0.95]).all()
+
+
+def test_model_city_with_a_gap_before_start_falls_back(trained_city):
+    from forecasts.models import Observation
+
+    Observation.objects.filter(
+        city=trained_city, timestamp__gte=DEC_30 - pd.Timedelta(days=4)
+    ).delete()
+    (result,) = forecast_many([request_for(trained_city, "g")])
+    assert result.quality == "fallback" and "week" in result.quality_reason
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"horizon": 0}, "invalid_horizon"),
+        ({"horizon": 169}, "invalid_horizon"),
+        ({"quantiles": (0.05, 0.95)}, "invalid_quantiles"),
+        ({"quantiles": (0.5, 0.33)}, "invalid_quantiles"),
+        ({"start": DEC_30 + pd.Timedelta(minutes=10)}, "misaligned_start"),
+    ],
+)
+def test_bad_requests_get_their_own_error(city_with_history, change, code):
+    bad = request_for(city_with_history, "bad", **change)
+    results = forecast_many([bad, request_for(city_with_history, "ok")])
+    assert isinstance(results[0], JobError) and results[0].code == code
+    assert isinstance(results[1], ForecastResult)

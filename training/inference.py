@@ -1,0 +1,201 @@
+"""Batched inference: many forecast requests, one feature frame and one predict per model.
+
+The forecast service claims a batch of jobs and calls :func:`forecast_many`; each
+request gets its own result or its own JobError, so one bad request never fails the
+batch. A city without an active model, or without the history its lags need, gets
+the seasonal-profile fallback flagged as such.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import structlog
+
+from forecasts.models import City
+from forecasts.selectors import observation_frame_for_city
+from forecasts.services.jobs import JobError
+from training.artifacts import artifact_load
+from training.fallback import METHOD as FALLBACK_METHOD
+from training.fallback import seasonal_profile_forecast
+from training.features import build_feature_frame
+from training.models import ModelVersion
+from training.selectors import model_versions_active_for_cities
+from training.trainer import SUPPORTED_QUANTILES
+
+__all__ = ["SUPPORTED_QUANTILES", "ForecastRequest", "ForecastResult", "forecast_many"]
+
+log = structlog.get_logger(__name__)
+
+MAX_HORIZON_HOURS = 168
+# Lags reach one week back from the origin, the temperature persistence two: load a
+# little more, and four weeks for the fallback profile.
+HISTORY_DAYS = 29
+# The model is used only when its lags are there: a week of demand right before the origin.
+MODEL_MIN_LAG_COVERAGE = 0.9
+
+
+@dataclass
+class ForecastRequest:
+    key: object
+    city: City
+    start: pd.Timestamp  # UTC, aligned to the city's resolution
+    horizon_hours: int  # 1..168
+    quantiles: tuple[float, ...]  # subset of SUPPORTED_QUANTILES, always containing 0.5
+
+
+@dataclass
+class ForecastResult:
+    key: object
+    index: pd.DatetimeIndex  # UTC interval starts, start .. start + horizon (exclusive)
+    values: dict[float, np.ndarray]  # quantile -> MW, non-crossing
+    method: str
+    model_version: ModelVersion | None
+    quality: str  # "normal" or "fallback"
+    quality_reason: str
+
+
+@dataclass
+class _Prepared:
+    request: ForecastRequest
+    start: pd.Timestamp
+    index: pd.DatetimeIndex
+    history: pd.DataFrame
+
+
+def _validate(request: ForecastRequest) -> tuple[pd.Timestamp, pd.DatetimeIndex]:
+    start = pd.Timestamp(request.start)
+    if start.tzinfo is None:
+        raise JobError("invalid_start", "start needs a time zone (UTC offset).")
+    start = start.tz_convert("UTC")
+    if not 1 <= int(request.horizon_hours) <= MAX_HORIZON_HOURS:
+        raise JobError("invalid_horizon", f"horizon_hours must be 1..{MAX_HORIZON_HOURS}.")
+    unknown = sorted(set(request.quantiles) - set(SUPPORTED_QUANTILES))
+    if unknown or 0.5 not in request.quantiles:
+        raise JobError(
+            "invalid_quantiles",
+            f"quantiles must be a subset of {list(SUPPORTED_QUANTILES)} containing 0.5.",
+            {"unknown": unknown},
+        )
+    step = pd.Timedelta(minutes=request.city.resolution_minutes)
+    if (start - start.floor("D")) % step:
+        raise JobError(
+            "misaligned_start",
+            f"start must fall on a {request.city.resolution_minutes}-minute boundary.",
+        )
+    periods = int(pd.Timedelta(hours=int(request.horizon_hours)) / step)
+    return start, pd.date_range(start, periods=periods, freq=step)
+
+
+def _prepare(request: ForecastRequest) -> _Prepared:
+    start, index = _validate(request)
+    end = index[-1] + pd.Timedelta(minutes=request.city.resolution_minutes)
+    frame = observation_frame_for_city(
+        request.city, start=start - pd.Timedelta(days=HISTORY_DAYS), end=end
+    )
+    # As-of: demand at or after the origin is not known yet; weather rows there are
+    # (an uploaded weather forecast) and feed the temperature feature.
+    frame.loc[frame.index >= start, "demand_mw"] = np.nan
+    return _Prepared(request, start, index, frame)
+
+
+def _model_usable(prepared: _Prepared) -> tuple[bool, str]:
+    demand = prepared.history["demand_mw"].dropna()
+    week = demand[demand.index >= prepared.start - pd.Timedelta(days=7)]
+    expected = 7 * 24 * 60 / prepared.request.city.resolution_minutes
+    coverage = len(week) / expected
+    if coverage < MODEL_MIN_LAG_COVERAGE:
+        return False, (
+            f"only {coverage:.0%} of the week before the start has demand data; "
+            "the model's lags need a full week"
+        )
+    return True, ""
+
+
+def _fallback(prepared: _Prepared, reason: str) -> ForecastResult:
+    request = prepared.request
+    values = seasonal_profile_forecast(
+        prepared.history, prepared.index, prepared.start, request.city, tuple(request.quantiles)
+    )
+    return ForecastResult(
+        key=request.key,
+        index=prepared.index,
+        values=_non_crossing(values),
+        method=FALLBACK_METHOD,
+        model_version=None,
+        quality="fallback",
+        quality_reason=reason[:200],
+    )
+
+
+def _fallback_or_error(prepared: _Prepared, reason: str) -> ForecastResult | JobError:
+    try:
+        return _fallback(prepared, reason)
+    except JobError as exc:
+        return exc
+
+
+def _non_crossing(values: dict[float, np.ndarray]) -> dict[float, np.ndarray]:
+    order = sorted(values)
+    stacked = np.sort(np.column_stack([values[q] for q in order]), axis=1)
+    return {q: stacked[:, i] for i, q in enumerate(order)}
+
+
+def _predict_group(model_version: ModelVersion, group: list[_Prepared]) -> list[ForecastResult]:
+    """One feature frame and one predict call for every request on this model version."""
+    model = artifact_load(model_version)
+    frames = [build_feature_frame(p.history, p.index, p.start, p.request.city) for p in group]
+    predictions = model.predict(pd.concat(frames, ignore_index=True))
+    column = {q: i for i, q in enumerate(model.quantiles)}
+    results, offset = [], 0
+    for prepared, frame in zip(group, frames, strict=True):
+        rows = predictions[offset : offset + len(frame)]
+        offset += len(frame)
+        results.append(
+            ForecastResult(
+                key=prepared.request.key,
+                index=prepared.index,
+                values={q: rows[:, column[q]] for q in sorted(prepared.request.quantiles)},
+                method=model_version.algorithm,
+                model_version=model_version,
+                quality="normal",
+                quality_reason="",
+            )
+        )
+    return results
+
+
+def forecast_many(requests: list[ForecastRequest]) -> list[ForecastResult | JobError]:
+    """Answer every request, in order; a failing request gets its JobError in its slot."""
+    results: list[ForecastResult | JobError | None] = [None] * len(requests)
+    active = model_versions_active_for_cities(r.city.pk for r in requests)
+    groups: dict[int, list[tuple[int, _Prepared]]] = defaultdict(list)
+    for position, request in enumerate(requests):
+        try:
+            prepared = _prepare(request)
+            model_version = active.get(request.city.pk)
+            usable, reason = _model_usable(prepared)
+            if model_version is not None and usable:
+                groups[model_version.pk].append((position, prepared))
+                continue
+            reason = reason if model_version is not None else "no active model for this city"
+            results[position] = _fallback(prepared, reason)
+        except JobError as exc:
+            results[position] = exc
+    by_pk = {mv.pk: mv for mv in active.values()}
+    for pk, members in groups.items():
+        try:
+            answers = _predict_group(by_pk[pk], [p for _, p in members])
+        except Exception:
+            # A missing or unreadable artifact must not leave these cities without a forecast.
+            log.exception("model_predict_failed", model_version=pk)
+            answers = [
+                _fallback_or_error(p, "the active model could not be used") for _, p in members
+            ]
+        for (position, _), answer in zip(members, answers, strict=True):
+            results[position] = answer
+    log.info("forecast_many", requests=len(requests), model_groups=len(groups))
+    return results  # type: ignore[return-value]
