@@ -80,9 +80,9 @@ def wait_http(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=2)
+            urllib.request.urlopen(url, timeout=10)
             return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, OSError):  # not listening yet, or still booting
             time.sleep(0.3)
     raise SystemExit(f"demo: the web server did not answer at {url}")
 
@@ -219,19 +219,18 @@ def print_summary(model: dict, run: dict, dispatch: dict) -> None:
             f"  {point['timestamp']:<27}{point['confidence_lower']:>9.0f}"
             f"{point['demand']:>9.0f}{point['confidence_upper']:>9.0f}"
         )
-    totals = dispatch.get("totals", dispatch)
+    totals = dispatch["totals"]
     print(f"\nDispatch {dispatch['id']} ({dispatch['status']}, solver {dispatch.get('solver')}):")
-    for key in (
-        "demand_mwh",
-        "total_cost",
-        "total_co2_t",
-        "renewable_share",
-        "curtailment_mwh",
-        "unserved_mwh",
-    ):
-        value = totals.get(key)
-        if value is not None:
-            print(f"  {key:<18}{value:>14,.2f}")
+    labels = {
+        "demand_mwh": "demand MWh",
+        "cost": "cost",
+        "co2_t": "CO2 t",
+        "renewable_share": "renewable share",
+        "curtailment_mwh": "curtailed MWh",
+        "unserved_mwh": "unserved MWh",
+    }
+    for key, label in labels.items():
+        print(f"  {label:<18}{totals[key]:>14,.2f}")
 
 
 if __name__ == "__main__":

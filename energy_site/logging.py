@@ -41,6 +41,9 @@ def configure_logging(level: str, fmt: str) -> dict:
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
             "celery": {"level": level},
+            # The filesystem transport (embedded defaults) warns about a hostname it
+            # does not use on every connection.
+            "kombu.connection": {"level": "ERROR"},
         },
     }
 

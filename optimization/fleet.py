@@ -44,7 +44,10 @@ DEMO_SOURCES = [
         "marginal_cost": 10,
         "co2_t_per_mwh": 0,
         "renewable": True,
-        "daily_energy_budget_mwh": 12000,  # stored now, enforced in a later issue
+        "daily_energy_budget_mwh": 12000,
+        # Until the LP enforces daily budgets, cap the output so that a full day at
+        # the cap equals the budget (12,000 MWh / 24 h / 2,200 MW = 0.227).
+        "availability": 0.227,
     },
     {
         "name": "Brown coal",
