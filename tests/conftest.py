@@ -94,17 +94,22 @@ def stranger_client(stranger) -> APIClient:
     return client_for(stranger)
 
 
+def make_city(org, name="Melbourne", **overrides) -> City:
+    """A city; Melbourne's settings unless overridden."""
+    fields = {
+        "country": "AU",
+        "timezone": "Australia/Melbourne",
+        "latitude": -37.81,
+        "longitude": 144.96,
+        "resolution_minutes": 30,
+        **overrides,
+    }
+    return City.objects.create(organization=org, name=name, **fields)
+
+
 @pytest.fixture
 def city(org) -> City:
-    return City.objects.create(
-        organization=org,
-        name="Melbourne",
-        country="AU",
-        timezone="Australia/Melbourne",
-        latitude=-37.81,
-        longitude=144.96,
-        resolution_minutes=30,
-    )
+    return make_city(org)
 
 
 def load_observations(city: City, frame: pd.DataFrame) -> int:

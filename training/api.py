@@ -57,7 +57,9 @@ class ModelVersionListApi(generics.ListAPIView):
         return queryset
 
 
-class ModelVersionDetailApi(generics.RetrieveAPIView):
+class _OrganisationModelVersions:
+    """One model version of the caller's organisation, looked up by ``model_id``."""
+
     serializer_class = ModelVersionDetailSerializer
     lookup_url_kwarg = "model_id"
 
@@ -67,15 +69,11 @@ class ModelVersionDetailApi(generics.RetrieveAPIView):
         return model_versions_for_user(self.request.user)
 
 
-class ModelVersionPromoteApi(generics.GenericAPIView):
-    serializer_class = ModelVersionDetailSerializer
-    lookup_url_kwarg = "model_id"
+class ModelVersionDetailApi(_OrganisationModelVersions, generics.RetrieveAPIView):
+    pass
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return ModelVersion.objects.none()
-        return model_versions_for_user(self.request.user)
 
+class ModelVersionPromoteApi(_OrganisationModelVersions, generics.GenericAPIView):
     @extend_schema(request=None, responses={200: ModelVersionDetailSerializer})
     def post(self, request, model_id: int):
         model_version = self.get_object()  # another organisation's model: 404

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from forecasts.models import ForecastRun, Job
 from forecasts.services.forecasting import forecast_batch_process
+from tests.conftest import make_city
 
 pytestmark = pytest.mark.django_db
 
@@ -123,16 +124,7 @@ def test_the_backlog_is_bounded_with_429_and_retry_after(owner_client, city_with
 def test_one_batch_answers_many_requests_and_a_bad_one_fails_alone(
     owner_client, city_with_history, city
 ):
-    from forecasts.models import City
-
-    empty = City.objects.create(
-        organization=city.organization,
-        name="Empty",
-        country="AU",
-        timezone="Australia/Sydney",
-        latitude=-33.9,
-        longitude=151.2,
-    )
+    empty = make_city(city.organization, "Empty", timezone="Australia/Sydney")
     good = [request_forecast(owner_client, city_with_history, horizon_hours=h) for h in (6, 12, 24)]
     bad = request_forecast(owner_client, empty)
     assert forecast_batch_process(wait_seconds=0) == 4

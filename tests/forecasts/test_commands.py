@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from forecasts.models import City, Membership, Observation, Organization
 from optimization.models import GenerationSource, StorageUnit
+from tests.conftest import make_city
 
 
 def run(*args) -> str:
@@ -113,14 +114,7 @@ def test_import_observations_unknown_or_ambiguous_city(city, other_org, tmp_path
     with pytest.raises(CommandError, match="No city 'Melbourne' in organisation 'elsewhere'"):
         run("import_observations", "--city", "Melbourne", "--org", "elsewhere", str(path))
 
-    City.objects.create(
-        organization=other_org,
-        name="Melbourne",
-        country="AU",
-        timezone="Australia/Melbourne",
-        latitude=-37.81,
-        longitude=144.96,
-    )
+    make_city(other_org)
     with pytest.raises(CommandError, match="--org"):
         run("import_observations", "--city", "melbourne", str(path))
     assert not Observation.objects.exists()

@@ -1,7 +1,8 @@
 import pytest
 from django.core.files.base import ContentFile
 
-from forecasts.models import City, Job
+from forecasts.models import Job
+from tests.conftest import make_city
 from training.models import ModelVersion
 
 
@@ -18,9 +19,9 @@ def make_version(city, version, status="candidate", mape=5.0):
 
 @pytest.fixture
 def foreign_city(other_org):
-    return City.objects.create(
-        organization=other_org,
-        name="Elsewhere",
+    return make_city(
+        other_org,
+        "Elsewhere",
         country="NZ",
         timezone="Pacific/Auckland",
         latitude=-36.8,

@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasts.models import City
 from forecasts.selectors import observation_frame_for_city
 from forecasts.services.jobs import JobError
+from tests.conftest import make_city
 from training.inference import SUPPORTED_QUANTILES, ForecastRequest, ForecastResult, forecast_many
 from training.services import model_version_train
 
@@ -13,14 +13,7 @@ DEC_30 = pd.Timestamp("2014-12-29 13:00", tz="UTC")  # local midnight, Melbourne
 
 @pytest.fixture
 def empty_city(org):
-    return City.objects.create(
-        organization=org,
-        name="Nowhere",
-        country="AU",
-        timezone="Australia/Sydney",
-        latitude=-33.9,
-        longitude=151.2,
-    )
+    return make_city(org, "Nowhere", timezone="Australia/Sydney", latitude=-33.9, longitude=151.2)
 
 
 @pytest.fixture
