@@ -264,6 +264,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Probabilistic electricity demand forecasts and optimised energy mix.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStateEnum": "forecasts.models.Job.State",
+        "JobKindEnum": "forecasts.models.Job.Kind",
+        "ModelStatusEnum": "training.models.ModelVersion.Status",
+        "DispatchStatusEnum": "optimization.models.DispatchRun.Status",
+        "SourceKindEnum": "optimization.models.GenerationSource.Kind",
+    },
 }
 
 # --- Security (production) ------------------------------------------------------------
@@ -272,6 +279,8 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG and bool(DATABASE_URL))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

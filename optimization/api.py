@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
@@ -80,6 +80,7 @@ class _FleetDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(get=extend_schema(operation_id="cities_sources_list"))
 class SourceListView(_FleetListView):
     serializer_class = GenerationSourceSerializer
     list_items = staticmethod(selectors.sources_for_city)
@@ -92,6 +93,7 @@ class SourceDetailView(_FleetDetailView):
     update_item = staticmethod(fleet.source_update)
 
 
+@extend_schema_view(get=extend_schema(operation_id="cities_storage_list"))
 class StorageListView(_FleetListView):
     serializer_class = StorageUnitSerializer
     list_items = staticmethod(selectors.storage_for_city)

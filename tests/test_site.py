@@ -41,3 +41,28 @@ def test_unknown_urls_get_the_json_error_envelope(client):
     response = client.get("/api/v1/nope/")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_production_settings_pass_check_deploy():
+    """design.md section 7: `manage.py check --deploy` is clean with production settings."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        **os.environ,
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
+        "DJANGO_SECURE_SSL_REDIRECT": "1",
+        "DJANGO_HSTS_SECONDS": "31536000",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

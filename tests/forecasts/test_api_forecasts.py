@@ -175,3 +175,15 @@ def test_latest_points_prefer_the_newest_run(owner_client, city_with_history):
     assert {p["forecast_run"] for p in points[:24]} == {newest.pk}
     assert response.json()["count"] == 48
     assert owner_client.get("/api/v1/forecasts/?start=nonsense").status_code == 400
+
+
+def test_a_batch_never_takes_more_than_32_requests(owner_client, city_with_history, settings):
+    settings.FORECAST_BATCH_SIZE = 500  # settable, but 32 stays the hard cap
+    for hours in range(1, 36):
+        assert (
+            request_forecast(owner_client, city_with_history, horizon_hours=hours).status_code
+            == 202
+        )
+    assert forecast_batch_process(wait_seconds=0) == 32
+    assert Job.objects.filter(state=Job.State.QUEUED).count() == 3
+    assert forecast_batch_process(wait_seconds=0) == 3
