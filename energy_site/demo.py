@@ -127,6 +127,7 @@ def main() -> int:
                 str(bin_dir / "celery"),
                 "-A",
                 "energy_site",
+                "--quiet",  # no banner: the demo prints its own summary
                 "worker",
                 "--loglevel",
                 "WARNING",
