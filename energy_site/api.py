@@ -94,3 +94,18 @@ def json_500(request):
         error_body("internal_error", "An unexpected error occurred; it has been logged."),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
+
+
+# Timestamps outside these years are rejected as input: they are typos (year 0001 or
+# 9999), pre-standard-time local mean times, or overflow the databases' datetime range.
+SUPPORTED_YEARS = (1900, 2200)
+
+
+def timestamp_supported(value) -> bool:
+    """True if an aware or naive datetime/Timestamp lies within SUPPORTED_YEARS."""
+    return SUPPORTED_YEARS[0] <= value.year <= SUPPORTED_YEARS[1]
+
+
+def timestamp_range_message(name: str) -> str:
+    low, high = SUPPORTED_YEARS
+    return f"{name} must lie between the years {low} and {high}."
