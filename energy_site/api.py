@@ -1,6 +1,6 @@
 """API-wide conventions: the error envelope and pagination of api.md."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -56,7 +56,9 @@ def _first_message(detail) -> str:
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, RequestDataTooBig):
+        exc = ApiError(413, "too_large", "The request body is larger than the server accepts.")
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         )
@@ -109,3 +111,15 @@ def timestamp_supported(value) -> bool:
 def timestamp_range_message(name: str) -> str:
     low, high = SUPPORTED_YEARS
     return f"{name} must lie between the years {low} and {high}."
+
+
+MAX_ID = 2**63 - 1  # the largest value a BigAutoField holds
+
+
+def parse_id(raw, name: str) -> int:
+    """A positive database id from client input, or a 400 naming the field."""
+    text = str(raw)
+    # str.isdigit() accepts "²" and other non-ASCII digits that int() rejects.
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+        raise ApiError(400, "invalid", f"{name} must be a positive integer id, not {text!r}.")
+    return int(text)

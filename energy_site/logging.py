@@ -31,6 +31,8 @@ def configure_logging(level: str, fmt: str) -> dict:
                 "()": structlog.stdlib.ProcessorFormatter,
                 "processors": [
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    # Render exc_info as a text traceback; JSON would print the object.
+                    structlog.processors.format_exc_info,
                     renderer,
                 ],
                 "foreign_pre_chain": shared,

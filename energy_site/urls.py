@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from energy_site import health
+from energy_site import health, metrics
 
 handler404 = "energy_site.api.json_404"
 handler500 = "energy_site.api.json_500"
@@ -20,6 +20,6 @@ urlpatterns = [
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("admin/", admin.site.urls),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics.metrics, name="prometheus-metrics"),
     path("", include("forecasts.dashboard_urls")),
 ]

@@ -11,12 +11,13 @@ from django.db.models import Count, F, Max, Min, Prefetch, Window
 from django.db.models.functions import RowNumber
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from pandas.errors import OutOfBoundsDatetime
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energy_site.api import ApiError
+from energy_site.api import ApiError, timestamp_range_message, timestamp_supported
 from forecasts.models import City, Forecast, Job
 from forecasts.responses import (
     JOB_ACCEPTED_SCHEMA,
@@ -55,12 +56,15 @@ def parse_time_param(request, name: str):
     if raw in (None, ""):
         return None
     try:
-        value = pd.Timestamp(raw.replace(" ", "+"))
-    except (ValueError, TypeError):
+        value = pd.Timestamp(raw.replace(" ", "+"))  # an unencoded "+" arrives as a space
+        if value.tzinfo is None:
+            raise ApiError(400, "invalid", f"{name} needs a UTC offset: {raw!r}.")
+        value = value.tz_convert("UTC").to_pydatetime()
+    except (ValueError, TypeError, OverflowError, OutOfBoundsDatetime):
         raise ApiError(400, "invalid", f"{name} is not an ISO 8601 timestamp: {raw!r}.") from None
-    if value.tzinfo is None:
-        raise ApiError(400, "invalid", f"{name} needs a UTC offset: {raw!r}.")
-    return value.to_pydatetime()
+    if not timestamp_supported(value):
+        raise ApiError(400, "invalid", timestamp_range_message(name))
+    return value
 
 
 class CityViewSet(
@@ -139,6 +143,8 @@ class ForecastCreateView(APIView):
         if city_param:
             points = points.filter(city=city_get_for_user(request.user, city_param))
         start, end = parse_time_param(request, "start"), parse_time_param(request, "end")
+        if start and end and start >= end:
+            raise ApiError(400, "invalid", "start must be before end.")
         if start:
             points = points.filter(timestamp__gte=start)
         if end:

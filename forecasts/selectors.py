@@ -8,6 +8,7 @@ import pandas as pd
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound, PermissionDenied
 
+from energy_site.api import MAX_ID
 from forecasts.models import City, ForecastRun, Job, Membership, Observation
 
 
@@ -40,9 +41,12 @@ def cities_for_user(user) -> QuerySet[City]:
 
 def city_get_for_user(user, city_id) -> City:
     """The city if it belongs to the user's organisation; 404 otherwise."""
+    text = str(city_id)
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
+        raise NotFound("No such city.")
     try:
-        return cities_for_user(user).get(pk=int(city_id))
-    except (City.DoesNotExist, ValueError, TypeError):
+        return cities_for_user(user).get(pk=int(text))
+    except City.DoesNotExist:
         raise NotFound("No such city.") from None
 
 

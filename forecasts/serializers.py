@@ -8,9 +8,11 @@ import holidays
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from energy_site.api import timestamp_range_message, timestamp_supported
 from forecasts.models import City, Forecast, ForecastRun, Job
 
 MAX_HORIZON_HOURS = 168
+MAX_BATCH_ITEMS = 100
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -89,12 +91,18 @@ class AwareDateTimeField(serializers.DateTimeField):
     """An ISO 8601 timestamp that must carry its UTC offset (no guessing a zone)."""
 
     def to_internal_value(self, value):
-        parsed = parse_datetime(value) if isinstance(value, str) else None
+        try:
+            parsed = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # well-formed but impossible, e.g. minute 99 or 30 February
+            raise serializers.ValidationError(f"Not a real date and time: {value!r}.") from None
         if parsed is not None and parsed.tzinfo is None:
             raise serializers.ValidationError(
                 "Timestamps need a UTC offset, e.g. 2014-12-01T00:00:00+11:00."
             )
-        return super().to_internal_value(value)
+        result = super().to_internal_value(value)
+        if not timestamp_supported(result):
+            raise serializers.ValidationError(timestamp_range_message("Timestamps"))
+        return result
 
 
 class ForecastRequestSerializer(serializers.Serializer):
@@ -113,11 +121,17 @@ class ForecastRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 f"Unsupported quantiles {unknown}; choose from {list(SUPPORTED_QUANTILES)}."
             )
+        if not (min(value) < 0.5 < max(value)):
+            # The bounds are the lowest and highest quantile: without one on each side
+            # of the median the "interval" would have zero width.
+            raise serializers.ValidationError(
+                "Ask for at least one quantile below 0.5 and one above it, e.g. [0.05, 0.95]."
+            )
         return sorted(set(value) | {0.5})
 
 
 class ForecastBatchSerializer(serializers.Serializer):
-    items = ForecastRequestSerializer(many=True, allow_empty=False, max_length=500)
+    items = ForecastRequestSerializer(many=True, allow_empty=False, max_length=MAX_BATCH_ITEMS)
 
 
 class ForecastPointSerializer(serializers.ModelSerializer):

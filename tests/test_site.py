@@ -25,9 +25,18 @@ def test_openapi_schema_and_docs(client):
 
 
 def test_metrics_expose_project_metrics(client):
-    body = client.get("/metrics").content.decode()
+    body = client.get("/metrics").content.decode()  # the test client is 127.0.0.1
     assert "django_http_requests_total_by_method_total" in body
     assert "energy_forecast_batch_size" in body
+
+
+def test_metrics_are_internal_only(client, settings):
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
+    settings.METRICS_BEARER_TOKEN = "s3cret"
+    assert client.get("/metrics").status_code == 403
+    ok = client.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer s3cret")
+    assert ok.status_code == 200
 
 
 def test_dashboard_requires_login(client, owner, city):

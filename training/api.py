@@ -2,11 +2,11 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energy_site.api import ApiError
+from energy_site.api import ApiError, parse_id
 from forecasts.responses import (
     JOB_ACCEPTED_SCHEMA,
     broker_unavailable_error,
@@ -51,9 +51,7 @@ class ModelVersionListApi(generics.ListAPIView):
         queryset = model_versions_for_user(self.request.user).order_by("city_id", "-version")
         city = self.request.query_params.get("city")
         if city:
-            if not city.isdigit():
-                raise ValidationError({"city": "must be a city id (an integer)."})
-            queryset = queryset.filter(city_id=int(city))
+            queryset = queryset.filter(city_id=parse_id(city, "city"))
         return queryset
 
 

@@ -7,12 +7,18 @@ import time
 import pandas as pd
 import structlog
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.utils import timezone
 
-from forecasts.models import City, Job
+from forecasts.models import City, Job, Observation
 from forecasts.selectors import observation_frame_for_city
-from forecasts.services.jobs import JobError, job_create, job_enqueue, job_progress
+from forecasts.services.jobs import (
+    JobError,
+    job_create,
+    job_enqueue,
+    job_progress,
+    request_key_for,
+)
 from training.artifacts import artifact_save
 from training.backtest import BacktestWindow, backtest_run
 from training.features import FEATURE_COLUMNS, build_training_frame
@@ -29,11 +35,18 @@ def training_job_start(*, city: City, user, idempotency_key: str = "") -> Job:
     """Accept a training request for ``city``; the task is sent once the transaction commits."""
     from training.tasks import train_model
 
+    # Training is deterministic (fixed seed), so the same data gives the same model: a
+    # repeat while the data is unchanged gets the existing job, new data a new one.
+    data = Observation.objects.filter(city=city).aggregate(
+        rows=Count("pk"), changed=Max("updated_at")
+    )
+    params = {"city": city.pk}
     job, created = job_create(
         organization=city.organization,
         user=user,
         kind=Job.Kind.TRAIN,
-        params={"city": city.pk},
+        params=params,
+        request_key=request_key_for(city.organization_id, Job.Kind.TRAIN, {**params, "data": data}),
         idempotency_key=idempotency_key,
     )
     if created:

@@ -60,13 +60,15 @@ def forecast_backlog_check(organization_id: int, extra: int = 1) -> None:
     queued = Job.objects.filter(
         organization_id=organization_id, kind=Job.Kind.FORECAST, state=Job.State.QUEUED
     ).count()
-    if queued + extra > settings.FORECAST_MAX_QUEUED_PER_ORG:
+    limit = settings.FORECAST_MAX_QUEUED_PER_ORG
+    if queued + extra > limit:
+        asked = f"{extra} more " if extra > 1 else "another "
         raise ApiError(
             429,
             "backlog_full",
-            f"{queued} forecast requests are already queued for your organisation "
-            f"(limit {settings.FORECAST_MAX_QUEUED_PER_ORG}); retry shortly.",
-            {"queued": queued, "retry_after_seconds": 30},
+            f"{queued} forecast requests are already queued for your organisation and "
+            f"{asked}would pass the limit of {limit}; retry shortly.",
+            {"queued": queued, "requested": extra, "limit": limit, "retry_after_seconds": 30},
         )
 
 

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from energy_site.api import ApiError
 from forecasts.models import Job
 
 log = structlog.get_logger(__name__)
@@ -72,7 +73,7 @@ def job_create(
             organization=organization, idempotency_key=idempotency_key
         ).first()
         if existing is not None:
-            return existing, False
+            return _idempotent_replay(existing, kind, params), False
     if request_key:
         if reuse_since is not None:
             reusable = reusable.filter(created_at__gte=reuse_since)
@@ -91,8 +92,26 @@ def job_create(
             )
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won the race.
-        return Job.objects.get(organization=organization, idempotency_key=idempotency_key), False
+        existing = Job.objects.get(organization=organization, idempotency_key=idempotency_key)
+        return _idempotent_replay(existing, kind, params), False
     return job, True
+
+
+def _idempotent_replay(existing: Job, kind: str, params: dict) -> Job:
+    """The job an Idempotency-Key already names, if the request really is the same.
+
+    Reusing a key for a different request is a client bug; answering with the old
+    job would silently drop the new request, so it is a 409 instead.
+    """
+    same_params = all(existing.params.get(key) == value for key, value in params.items())
+    if existing.kind != kind or not same_params:
+        raise ApiError(
+            409,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for a different request.",
+            {"job": str(existing.pk), "kind": existing.kind},
+        )
+    return existing
 
 
 def job_enqueue(job: Job, task, *args) -> None:
