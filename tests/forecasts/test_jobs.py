@@ -79,3 +79,30 @@ def test_idempotency_keys_are_per_organisation(org, other_org):
     theirs = new_job(other_org, idempotency_key="abc")
     assert same.pk == mine.pk
     assert theirs.pk != mine.pk
+
+
+@pytest.mark.needs_server  # SQLite's in-memory test database cannot be shared by threads
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batch_claims_never_share_a_job(org):
+    """Three workers claiming at once on PostgreSQL (skip_locked plus compare-and-set)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    jobs = {str(new_job(org).pk) for _ in range(60)}
+
+    def claim_all() -> list[str]:
+        claimed = []
+        try:
+            while batch := job_claim_batch(Job.Kind.FORECAST, 7):
+                claimed += [str(job.pk) for job in batch]
+        finally:
+            connection.close()
+        return claimed
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = [f.result() for f in [pool.submit(claim_all) for _ in range(3)]]
+    everything = [pk for result in results for pk in result]
+    assert len(everything) == len(set(everything)) == 60
+    assert set(everything) == jobs
+    assert Job.objects.filter(state=Job.State.RUNNING, attempts=1).count() == 60
