@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -12,7 +12,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import BaseParser, MultiPartParser
 
-from energy_site.api import ApiError
+from energy_site.api import ApiError, timestamp_range_message, timestamp_supported
 from forecasts.ingest import InvalidObservationFile, ObservationFileTooLarge
 from forecasts.models import Observation
 from forecasts.responses import broker_unavailable_error, job_accepted_response
@@ -67,7 +67,21 @@ def query_datetime_parse(raw: str | None, name: str, tz_name: str) -> datetime |
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=zoneinfo.ZoneInfo(tz_name))
+    # Checked as written first: converting 9999-12-31T23:59-01:00 to UTC overflows.
+    if not (timestamp_supported(value) and timestamp_supported(value.astimezone(UTC))):
+        raise ApiError(
+            400,
+            "invalid",
+            timestamp_range_message(name),
+            {"field": name, "value": raw[:60]},
+        )
     return value
+
+
+def content_length_read(request) -> int:
+    """The declared body size; 0 if absent (RejectMalformedContentLength has already
+    answered any header that is not a whole number)."""
+    return int(request.META.get("CONTENT_LENGTH") or 0)
 
 
 class CityObservationsView(GenericAPIView):
@@ -106,7 +120,7 @@ class CityObservationsView(GenericAPIView):
 
     def _upload_read(self, request) -> tuple[bytes, str]:
         limit = settings.UPLOAD_MAX_BYTES
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared = content_length_read(request)
         if declared > limit + 64 * 1024:  # multipart framing adds a little
             raise too_large_error(ObservationFileTooLarge(declared, limit))
         content_type = (request.content_type or "").split(";")[0].strip().lower()

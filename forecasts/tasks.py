@@ -61,8 +61,13 @@ def jobs_recover() -> int:
 
 @shared_task
 def jobs_cleanup() -> int:
-    """Beat: drop finished jobs older than the retention period."""
-    return jobs_purge_finished(older_than=timedelta(days=settings.JOB_RETENTION_DAYS))
+    """Beat: drop finished jobs older than the retention period and orphaned uploads."""
+    from forecasts.services.ingest import uploads_purge_orphans
+
+    purged_uploads = uploads_purge_orphans(older_than=timedelta(days=1))
+    purged_jobs = jobs_purge_finished(older_than=timedelta(days=settings.JOB_RETENTION_DAYS))
+    log.info("jobs_cleanup", jobs=purged_jobs, uploads=purged_uploads)
+    return purged_jobs
 
 
 @shared_task

@@ -8,10 +8,19 @@ lowest demand, so nothing has to be dumped.
 
 from __future__ import annotations
 
+import numpy as np
 from django.db import IntegrityError, transaction
 
 from energy_site.api import ApiError
+from optimization.lp import Policy, penalty_order_validate
 from optimization.models import GenerationSource, StorageUnit
+from optimization.services import source_spec, storage_spec
+
+# Fields through which a write can break the penalty order (default CO2 price is 0).
+PENALTY_ORDER_FIELDS = {
+    GenerationSource: ("marginal_cost", "is_active"),
+    StorageUnit: ("charge_efficiency", "discharge_efficiency", "cycle_cost", "is_active"),
+}
 
 # Wind: about 0.35 on average, a little stronger at night (local hours 0..23).
 WIND_PROFILE = [
@@ -126,12 +135,54 @@ def _fleet_item_save(instance, data: dict):
     clash = model.objects.filter(city_id=instance.city_id, name=instance.name)
     if clash.exclude(pk=instance.pk).exists():
         raise _name_conflict(instance)
+    _penalty_order_check(instance, data)
     try:
         with transaction.atomic():
             instance.save()
     except IntegrityError:  # a concurrent request took the name first
         raise _name_conflict(instance) from None
     return instance
+
+
+def _penalty_order_complaint(sources: list, units: list) -> str:
+    """Why this fleet breaks the LP's penalty order under the default policy ("" if not)."""
+    try:
+        penalty_order_validate(
+            [source_spec(s, np.ones(1)) for s in sources],
+            [storage_spec(u) for u in units],
+            Policy(),
+        )
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def _penalty_order_check(instance, data: dict) -> None:
+    """Refuse a write after which no dispatch of the city could run with the default policy.
+
+    Field bounds cannot guarantee the order: it couples the dearest source with the
+    worst storage round trip and cycle cost. A fleet that is already out of order
+    (admin edits, rows from before the bounds) accepts writes, so it can be repaired.
+    """
+    stored = {
+        model: list(model.objects.filter(city_id=instance.city_id, is_active=True))
+        for model in (GenerationSource, StorageUnit)
+    }
+    if _penalty_order_complaint(stored[GenerationSource], stored[StorageUnit]):
+        return
+    model = type(instance)
+    after = {**stored, model: [item for item in stored[model] if item.pk != instance.pk]}
+    if instance.is_active:
+        after[model].append(instance)
+    complaint = _penalty_order_complaint(after[GenerationSource], after[StorageUnit])
+    if complaint:
+        what = "source" if model is GenerationSource else "storage unit"
+        message = (
+            f"With this {what} the city's fleet breaks the penalty order under the default "
+            f"policy, so every dispatch would fail. {complaint}"
+        )
+        fields = [f for f in PENALTY_ORDER_FIELDS[model] if f in data] or ["non_field_errors"]
+        raise ApiError(400, "invalid", message, {"fields": {f: [message] for f in fields}})
 
 
 def _name_conflict(instance) -> ApiError:

@@ -4,27 +4,79 @@ from __future__ import annotations
 
 import math
 
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from rest_framework import serializers
 
-from optimization.models import DispatchRun, GenerationSource, StorageUnit
+from optimization.models import DispatchRun, GenerationSource, StorageUnit, range_message
 from optimization.selectors import UNSERVED
 
 HOURS_PER_DAY = 24
 
+# Policy overrides of one dispatch, finite and bounded so that no product in the LP
+# overflows. VoLL starts at 1 000 because it must exceed the dump penalty (default
+# 1 000) and every cost below it (optimization.md); 1e6 per MWh is far above any
+# market's price cap. CO2 prices top out at 10 000 per t (observed prices are tens to
+# hundreds). Whether a policy keeps the penalty order with the city's fleet depends on
+# both, so services.dispatch_run_create checks it per request and answers 422.
+VOLL_RANGE = (1_000.0, 1_000_000.0)
+CO2_PRICE_RANGE = (0.0, 10_000.0)
+DUMP_PENALTY_RANGE = (0.0, 1_000_000.0)
+CO2_CAP_RANGE = (0.0, 1e9)  # t per dispatch horizon
 
-def _reject_reserved_name(name: str) -> str:
-    if name.strip().lower() == UNSERVED:
-        raise serializers.ValidationError(f"{UNSERVED!r} is reserved for unserved energy.")
-    return name
+
+class StrictFloatField(serializers.FloatField):
+    """DRF's FloatField without its leniencies: JSON true is not 1.0."""
+
+    default_error_messages = {
+        "boolean": "Must be a number, not true or false.",
+        "invalid": "A finite number is required (not text, NaN or infinity).",
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("boolean")
+        return super().to_internal_value(data)
 
 
-def _require_finite(attrs: dict) -> None:
-    bad = [k for k, v in attrs.items() if isinstance(v, float) and not math.isfinite(v)]
-    if bad:
-        raise serializers.ValidationError({k: "Must be a finite number." for k in bad})
+def _bounded_float(low: float, high: float, unit: str = "", **kwargs) -> StrictFloatField:
+    """A finite float in [low, high] whose range message is the model validators' one."""
+    message = range_message(low, high, unit)
+    return StrictFloatField(
+        min_value=low,
+        max_value=high,
+        error_messages={"min_value": message, "max_value": message},
+        **kwargs,
+    )
 
 
-class GenerationSourceSerializer(serializers.ModelSerializer):
+class _FleetItemSerializer(serializers.ModelSerializer):
+    """Float fields are strict and keep the range messages of the model validators."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.FloatField: StrictFloatField,
+    }
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        messages = {
+            key: validator.message
+            for validator in model_field.validators
+            for key, kind in (("min_value", MinValueValidator), ("max_value", MaxValueValidator))
+            if type(validator) is kind and validator.message != kind.message
+        }
+        if messages:
+            kwargs["error_messages"] = {**kwargs.get("error_messages", {}), **messages}
+        return field_class, kwargs
+
+    def validate_name(self, value: str) -> str:
+        if value.strip().lower() == UNSERVED:
+            raise serializers.ValidationError(f"{UNSERVED!r} is reserved for unserved energy.")
+        return value
+
+
+class GenerationSourceSerializer(_FleetItemSerializer):
     class Meta:
         model = GenerationSource
         fields = [
@@ -32,9 +84,6 @@ class GenerationSourceSerializer(serializers.ModelSerializer):
             "ramp_limit", "must_run_fraction", "daily_energy_budget_mwh", "availability",
             "availability_profile", "is_active",
         ]  # fmt: skip
-
-    def validate_name(self, value: str) -> str:
-        return _reject_reserved_name(value)
 
     def validate_availability_profile(self, value):
         if value in (None, []):
@@ -51,12 +100,8 @@ class GenerationSourceSerializer(serializers.ModelSerializer):
                 )
         return [float(item) for item in value]
 
-    def validate(self, attrs):
-        _require_finite(attrs)
-        return attrs
 
-
-class StorageUnitSerializer(serializers.ModelSerializer):
+class StorageUnitSerializer(_FleetItemSerializer):
     round_trip_efficiency = serializers.FloatField(read_only=True)
 
     class Meta:
@@ -67,18 +112,7 @@ class StorageUnitSerializer(serializers.ModelSerializer):
             "is_active",
         ]  # fmt: skip
 
-    def validate_name(self, value: str) -> str:
-        return _reject_reserved_name(value)
-
     def validate(self, attrs):
-        _require_finite(attrs)
-        merged = {
-            field: attrs.get(field, getattr(self.instance, field, None))
-            for field in ("charge_efficiency", "discharge_efficiency")
-        }
-        for field, value in merged.items():
-            if value is not None and value <= 0:
-                raise serializers.ValidationError({field: "Must lie in (0, 1]."})
         soc = {
             field: attrs.get(
                 field, getattr(self.instance, field, StorageUnit._meta.get_field(field).default)
@@ -94,11 +128,11 @@ class StorageUnitSerializer(serializers.ModelSerializer):
 
 
 class PolicySerializer(serializers.Serializer):
-    voll = serializers.FloatField(min_value=0, required=False)
-    co2_price = serializers.FloatField(min_value=0, required=False)
-    dump_penalty = serializers.FloatField(min_value=0, required=False)
-    co2_cap = serializers.FloatField(min_value=0, required=False)
-    min_renewable_share = serializers.FloatField(min_value=0, max_value=1, required=False)
+    voll = _bounded_float(*VOLL_RANGE, "per MWh", required=False)
+    co2_price = _bounded_float(*CO2_PRICE_RANGE, "per t", required=False)
+    dump_penalty = _bounded_float(*DUMP_PENALTY_RANGE, "per MWh", required=False)
+    co2_cap = _bounded_float(*CO2_CAP_RANGE, "t", required=False)
+    min_renewable_share = _bounded_float(0, 1, required=False)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -108,9 +142,7 @@ class PolicySerializer(serializers.Serializer):
                     f"Unknown policy field(s) {', '.join(unknown)}; "
                     f"allowed: {', '.join(self.fields)}."
                 )
-        values = super().to_internal_value(data)
-        _require_finite(values)
-        return values
+        return super().to_internal_value(data)
 
 
 class DispatchRequestSerializer(serializers.Serializer):

@@ -24,7 +24,15 @@ class InvalidObservationFile(Exception):
 
 
 class ObservationFileTooLarge(Exception):
-    def __init__(self, size: int, limit: int):
-        super().__init__(f"The file has {size} bytes; the limit is {limit} bytes.")
+    """``size`` is None when reading stopped at the limit (a gzip is not unpacked in full)."""
+
+    def __init__(self, size: int | None, limit: int, message: str | None = None):
+        super().__init__(message or f"The file has {size} bytes; the limit is {limit} bytes.")
         self.size = size
         self.limit = limit
+
+    @classmethod
+    def decompressed(cls, limit: int) -> ObservationFileTooLarge:
+        return cls(
+            None, limit, f"The file's decompressed content exceeds the limit of {limit} bytes."
+        )

@@ -2,13 +2,15 @@
 
 What makes the whole FILE invalid (InvalidObservationFile -> 400, nothing written):
 not UTF-8 CSV/JSON, empty, no data rows, a header without ``timestamp`` or with an
-unknown or repeated column, no value column, lines with the wrong number of fields,
-unparseable timestamps or numbers, the same timestamp twice with different values,
-more than ``INGEST_MAX_ROWS`` rows. Over ``UPLOAD_MAX_BYTES``: ObservationFileTooLarge
+unknown or repeated column (or JSON key, in any case), no value column, lines with the
+wrong number of fields, unparseable timestamps or numbers, the same timestamp twice with
+different values, more than ``INGEST_MAX_ROWS`` rows, no row left once the rejected
+rows are dropped (the 400 lists them). Over ``UPLOAD_MAX_BYTES``: ObservationFileTooLarge
 (413). All of these mean the file was not produced the way the sender thinks.
 
 What only REJECTS ROWS (listed in the report, the rest is upserted): DST slips,
-timestamps off the city's interval grid, negative or absurd demand, impossible
+timestamps outside SUPPORTED_YEARS (as written or in UTC), timestamps off the city's
+interval grid, negative or absurd demand, impossible
 weather values, rows with no values. Exact duplicate rows are dropped.
 
 What only WARNS: rows out of order (sorted), missing intervals, flat-lined meters,
@@ -51,7 +53,7 @@ def observations_file_parse(
     table = table_read(data, content_type=content_type, max_bytes=max_bytes, max_rows=max_rows)
     rows, stamps = _typed_rows(table, city.timezone)
 
-    rejected: dict = {label: reason for label, reason in stamps.slips.dropna().items()}
+    rejected: dict = {label: reason for label, reason in stamps.rejected.dropna().items()}
     valid = rows[rows["timestamp"].notna()]
     duplicate_labels = _duplicates_check(valid, table)
     valid = valid.drop(index=duplicate_labels)
@@ -66,6 +68,11 @@ def observations_file_parse(
         rejected.setdefault(label, reason)
 
     accepted = valid.drop(index=[label for label in rejected if label in valid.index])
+    if accepted.empty:
+        raise InvalidObservationFile(
+            "No row of the file can be imported; nothing was imported.",
+            _rejected_list(rows, rejected, table.ref_key),
+        )
     accepted = accepted.sort_values("timestamp")
     frame = accepted.set_index("timestamp")[table.columns].astype("float64")
     frame.index.name = "timestamp"
@@ -131,18 +138,24 @@ def _duplicates_check(valid: pd.DataFrame, table: RawTable) -> list:
 
 
 def _unsorted(timestamps: pd.Series, refs: pd.Series) -> dict | None:
+    if timestamps.empty:
+        return None
     behind = timestamps < timestamps.cummax().shift(fill_value=timestamps.iloc[0])
     if not behind.any():
         return None
     return {"rows": int(behind.sum()), "first_ref": int(refs[behind].iloc[0])}
 
 
-def _report(table, city, rows, frame, refs, rejected, duplicate_labels, order, stamps) -> dict:
-    key = table.ref_key
-    rejected_list = sorted(
+def _rejected_list(rows: pd.DataFrame, rejected: dict, key: str) -> list[dict]:
+    return sorted(
         ({key: int(rows.at[label, "ref"]), "reason": reason} for label, reason in rejected.items()),
         key=lambda item: item[key],
     )
+
+
+def _report(table, city, rows, frame, refs, rejected, duplicate_labels, order, stamps) -> dict:
+    key = table.ref_key
+    rejected_list = _rejected_list(rows, rejected, key)
     gaps = quality.gaps_find(frame.index, city.resolution_minutes)
     warnings: list[dict] = []
     if order:

@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,8 +23,7 @@ from forecasts.models import Observation
 VALUE_COLUMNS = ("demand_mw", *Observation.WEATHER_FIELDS)
 KNOWN_COLUMNS = ("timestamp", *VALUE_COLUMNS)
 GZIP_MAGIC = b"\x1f\x8b"
-# A gzipped CSV compresses about 4-8x; past this ratio it is a zip bomb, not data.
-MAX_GZIP_RATIO = 20
+GUNZIP_CHUNK_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -55,28 +55,64 @@ def table_read(
     if not text.strip():
         raise InvalidObservationFile("The file is empty.")
     if "json" in (content_type or "").lower() or text.lstrip()[:1] in ("[", "{"):
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidObservationFile(
-                f"The file is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
-            ) from None
-        return _json_table(parsed, max_rows=max_rows)
+        return _json_table(_json_loads(text), max_rows=max_rows)
     return _csv_table(text, max_rows=max_rows)
 
 
+def _repeated_names(keys) -> list[str]:
+    counts = Counter(str(key).strip().lower() for key in keys)
+    return sorted(name for name, count in counts.items() if count > 1)
+
+
+class _RepeatedKeys(dict):
+    """A JSON object that named a key more than once (in any case); ``repeated`` says which."""
+
+    def __init__(self, pairs: list[tuple], repeated: list[str]):
+        super().__init__(pairs)
+        self.repeated = repeated
+
+
+def _object_from_pairs(pairs: list[tuple]) -> dict:
+    # json.loads keeps only the last of repeated keys; the columns are case-insensitive,
+    # so "demand_mw" and "DEMAND_MW" would be merged silently too.
+    repeated = _repeated_names(key for key, _ in pairs)
+    return _RepeatedKeys(pairs, repeated) if repeated else dict(pairs)
+
+
+def _json_loads(text: str):
+    try:
+        return json.loads(text, object_pairs_hook=_object_from_pairs)
+    except json.JSONDecodeError as exc:
+        raise InvalidObservationFile(
+            f"The file is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
+        ) from None
+    except ValueError:  # an integer of more than sys.get_int_max_str_digits() digits
+        raise InvalidObservationFile(
+            "The file is not valid JSON for observations: a number has too many digits."
+        ) from None
+    except RecursionError:
+        raise InvalidObservationFile(
+            "The file is not valid JSON: it is nested too deeply."
+        ) from None
+
+
 def _gunzip(data: bytes, max_bytes: int | None) -> bytes:
-    limit = max_bytes * MAX_GZIP_RATIO if max_bytes is not None else None
+    """Unpacked in chunks, stopping as soon as it passes ``max_bytes``: a gzip bomb of a
+    few hundred kilobytes unpacks to gigabytes."""
+    chunks: list[bytes] = []
+    size = 0
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            out = stream.read(-1 if limit is None else limit + 1)
+            while chunk := stream.read(GUNZIP_CHUNK_BYTES):
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise ObservationFileTooLarge.decompressed(max_bytes)
+                chunks.append(chunk)
     except (OSError, EOFError, zlib.error) as exc:
         raise InvalidObservationFile(
             f"The file looks gzipped but cannot be unpacked: {exc}."
         ) from None
-    if limit is not None and len(out) > limit:
-        raise ObservationFileTooLarge(len(out), limit)
-    return out
+    return b"".join(chunks)
 
 
 def _header_check(names: list[str], where: str) -> list[str]:
@@ -162,6 +198,12 @@ def _json_cell(value) -> str | None:
     return None
 
 
+def _repeated_keys(item: dict) -> list[str]:
+    if isinstance(item, _RepeatedKeys):
+        return item.repeated
+    return _repeated_names(item)  # a list from Python, not parsed text
+
+
 def _json_table(items, *, max_rows: int) -> RawTable:
     if not isinstance(items, list):
         raise InvalidObservationFile("The JSON body must be a list of objects.")
@@ -175,12 +217,20 @@ def _json_table(items, *, max_rows: int) -> RawTable:
         if not isinstance(item, dict):
             errors.append({"index": index, "reason": "expected an object"})
             continue
+        repeated = _repeated_keys(item)
+        if repeated:
+            errors.append(
+                {"index": index, "reason": f"repeats the keys {repeated} (keys ignore case)"}
+            )
+            continue
         for key in item:
             name = str(key).strip().lower()
             if name not in names:
                 names.append(name)
     if errors:
-        raise InvalidObservationFile("Every item of the JSON list must be an object.", errors)
+        raise InvalidObservationFile(
+            "Every item of the JSON list must be an object naming each key once.", errors
+        )
     columns = _header_check(names, "JSON objects' keys")
     records: list[list[str]] = []
     for index, item in enumerate(items):

@@ -4,6 +4,8 @@ A naive local time can slip across a DST change: it may not exist (clocks jump
 forward) or exist twice (clocks fall back). A file that lists the repeated hour
 twice, in order, is unambiguous: the first occurrence is daylight time, the second
 standard time. Any other slip is reported and the row rejected.
+
+A timestamp outside SUPPORTED_YEARS, as written or in UTC, rejects its row too.
 """
 
 from __future__ import annotations
@@ -13,43 +15,58 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from energy_site.api import SUPPORTED_YEARS, timestamp_range_message
+
 ISO_PATTERN = (
     r"^(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)"
     r"(?P<offset>[Zz]|[+-]\d{2}:?\d{2})?$"
 )
+RANGE_REASON = timestamp_range_message("timestamps").rstrip(".") + ", in local time and in UTC."
 EXPECTED_FORMAT = "ISO 8601, e.g. 2014-01-01T00:30:00+11:00 or 2014-01-01 00:30 (local time)"
 
 
 @dataclass
 class ParsedTimestamps:
-    utc: pd.Series  # datetime64 UTC; NaT where unparseable or slipped
+    utc: pd.Series  # datetime64 UTC; NaT where unparseable or rejected
     unparseable: pd.Series  # bool
-    slips: pd.Series  # reason string where a naive time slipped across DST, else None
+    rejected: pd.Series  # why a readable timestamp's row is rejected (DST slip, range), else None
     dst_resolved: int  # repeated local hours resolved by file order
 
 
 def timestamps_parse(values: pd.Series, tz_name: str) -> ParsedTimestamps:
-    parts = values.astype(str).str.extract(ISO_PATTERN)
+    text = values.astype(str)
+    parts = text.str.extract(ISO_PATTERN)
     matched = parts["local"].notna()
-    aware = matched & parts["offset"].notna()
-    naive = matched & parts["offset"].isna()
+    # Checked on the written year before any parsing: year 0001 or 9999 would otherwise
+    # be read via the local mean time of the 1800s or overflow into year 10000 in UTC.
+    written_year = pd.to_numeric(parts["local"].str[:4], errors="coerce")
+    in_range = written_year.between(*SUPPORTED_YEARS)
+    aware = matched & in_range & parts["offset"].notna()
+    naive = matched & in_range & parts["offset"].isna()
 
     utc = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
     if aware.any():
         utc[aware] = pd.to_datetime(
             values[aware], utc=True, format="ISO8601", errors="coerce"
         ).dt.as_unit("us")
-    slips = pd.Series(None, index=values.index, dtype=object)
+    rejected = pd.Series(None, index=values.index, dtype=object)
     dst_resolved = 0
     local = pd.to_datetime(parts["local"][naive], format="ISO8601", errors="coerce")
     local = local.dropna()
     if len(local):
         utc_naive, slip_reasons, dst_resolved = _localize(local, tz_name)
         utc[local.index] = utc_naive
-        slips[local.index] = slip_reasons
-    unparseable = utc.isna() & slips.isna()
+        rejected[local.index] = slip_reasons
+    # In range as written but not in UTC (2200-12-31T23:30-11:00, 1900-01-01 00:00 local).
+    out_of_range = (matched & ~in_range) | (utc.notna() & ~utc.dt.year.between(*SUPPORTED_YEARS))
+    if out_of_range.any():
+        utc[out_of_range] = pd.NaT
+        rejected[out_of_range] = (
+            "timestamp '" + text[out_of_range].str[:40] + f"' is out of range: {RANGE_REASON}"
+        )
+    unparseable = utc.isna() & rejected.isna()
     return ParsedTimestamps(
-        utc=utc, unparseable=unparseable, slips=slips, dst_resolved=dst_resolved
+        utc=utc, unparseable=unparseable, rejected=rejected, dst_resolved=dst_resolved
     )
 
 

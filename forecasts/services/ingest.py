@@ -7,6 +7,8 @@ an upload may be tens of megabytes, which does not belong in a JSON column that
 every job poll reads; a file in default storage also works across hosts once
 storage is shared (S3, a volume). The worker reads the file, upserts in one
 transaction, deletes the file and stores the data-quality report as the job result.
+Files of jobs that end otherwise (cancelled, failed) are removed by
+``uploads_purge_orphans``, which the nightly cleanup calls.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import Callable
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from forecasts.ingest import VALUE_COLUMNS, observations_file_parse
 from forecasts.models import City, Job, Observation
@@ -100,6 +104,37 @@ def upload_load(name: str) -> pd.DataFrame:
 def upload_discard(name: str | None) -> None:
     if name and default_storage.exists(name):
         default_storage.delete(name)
+
+
+def uploads_purge_orphans(*, older_than: timedelta) -> int:
+    """Delete stored uploads no queued or running ingest job will read; returns how many.
+
+    A job that is cancelled, or fails, before its worker deletes the file leaves it
+    behind, as does a job row purged meanwhile. ``older_than`` spares files whose job
+    row is not committed yet (the file is saved inside the job's transaction).
+    """
+    try:
+        _, names = default_storage.listdir(UPLOAD_DIR)
+    except FileNotFoundError:
+        return 0
+    pending = Job.objects.filter(
+        kind=Job.Kind.INGEST, state__in=[Job.State.QUEUED, Job.State.RUNNING]
+    ).values_list("params", flat=True)
+    still_needed = {params.get("upload") for params in pending if isinstance(params, dict)}
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    for file_name in names:
+        name = f"{UPLOAD_DIR}/{file_name}"
+        if name in still_needed:
+            continue
+        try:
+            if default_storage.get_modified_time(name) >= cutoff:
+                continue
+            default_storage.delete(name)
+        except FileNotFoundError:
+            continue  # deleted meanwhile by its worker
+        deleted += 1
+    return deleted
 
 
 def observations_upload_accept(

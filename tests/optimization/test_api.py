@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib import admin
+from django.test import RequestFactory
 
 from forecasts.models import Job
 from optimization.fleet import demo_fleet_create
-from optimization.models import DispatchRun, GenerationSource, StorageUnit
+from optimization.lp import Policy, SourceSpec, StorageSpec, penalty_order_validate
+from optimization.models import (
+    CYCLE_COST_MAX,
+    EFFICIENCY_MIN,
+    MARGINAL_COST_MAX,
+    MARGINAL_COST_MIN,
+    DispatchRun,
+    GenerationSource,
+    StorageUnit,
+)
 from optimization.services import dispatch_run_execute
 from tests.optimization.test_services import forecast_run_for_day
 
@@ -187,7 +198,16 @@ def test_post_dispatch_answers_202_with_the_job_and_location(
         ({"policy": {"budget": 3}}, 400, "invalid"),
         ({"mode": "reserve"}, 422, "not_supported"),
         ({"policy": {"min_renewable_share": 0.5}}, 422, "not_supported"),
-        ({"policy": {"voll": 100}}, 422, "invalid_policy"),
+        ({"policy": {"voll": 100}}, 400, "invalid"),  # below the bound
+        ({"policy": {"voll": 1e308}}, 400, "invalid"),
+        ({"policy": {"voll": "Infinity"}}, 400, "invalid"),
+        ({"policy": {"voll": True}}, 400, "invalid"),
+        ({"policy": {"co2_price": 20000}}, 400, "invalid"),
+        ({"policy": {"dump_penalty": -1e308}}, 400, "invalid"),
+        # Within bounds but out of the penalty order with this fleet:
+        ({"policy": {"voll": 1000}}, 422, "invalid_policy"),  # not above dump (1000)
+        ({"policy": {"dump_penalty": 150}}, 422, "invalid_policy"),  # the peaker costs 180
+        ({"policy": {"co2_price": 5000}}, 422, "invalid_policy"),
     ],
 )
 def test_bad_dispatch_requests(owner_client, city, victoria, payload, status, code):
@@ -225,3 +245,183 @@ def test_get_dispatch_shows_totals_and_every_interval(teammate_client, city, vic
         assert set(interval["allocation"]) == set(
             GenerationSource.objects.filter(city=city).values_list("name", flat=True)
         )
+
+
+def fleet_state(city) -> list:
+    """Every stored field of the city's fleet, to show that a rejected write changed nothing."""
+    return [
+        list(model.objects.filter(city=city).order_by("pk").values())
+        for model in (GenerationSource, StorageUnit)
+    ]
+
+
+def dispatch(client, forecast_run, **extra):
+    return client.post(
+        "/api/v1/dispatch/", {"forecast_run": forecast_run.pk, **extra}, format="json"
+    )
+
+
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        ({"capacity_mw": 1e308}, "capacity_mw", "100,000 MW"),
+        ({"marginal_cost": -1e308}, "marginal_cost", "-500 and 900"),
+        ({"marginal_cost": 5000}, "marginal_cost", "per MWh"),
+        ({"co2_t_per_mwh": 6}, "co2_t_per_mwh", "t per MWh"),
+        ({"daily_energy_budget_mwh": 1e8}, "daily_energy_budget_mwh", "MWh"),
+        ({"capacity_mw": True}, "capacity_mw", "not true or false"),
+        ({"availability": False}, "availability", "not true or false"),
+        ({"capacity_mw": "NaN"}, "capacity_mw", "finite"),
+        ({"marginal_cost": "-Infinity"}, "marginal_cost", "finite"),
+        ({"ramp_limit": "nan"}, "ramp_limit", "finite"),
+    ],
+)
+def test_absurd_source_values_are_a_400_that_changes_nothing(
+    owner_client, city, change, field, words
+):
+    demo_fleet_create(city)
+    coal = GenerationSource.objects.get(city=city, name="Brown coal")
+    before = fleet_state(city)
+    error = assert_error(
+        owner_client.patch(sources_url(city, coal.pk), change, format="json"), 400, "invalid"
+    )
+    assert field in error["details"]["fields"] and words in error["message"]
+    assert fleet_state(city) == before
+
+
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        ({"charge_efficiency": 1e-320}, "charge_efficiency", "not a battery"),
+        ({"discharge_efficiency": 0.4}, "discharge_efficiency", "not a battery"),
+        ({"max_soc": True}, "max_soc", "not true or false"),
+        ({"energy_mwh": 1e308}, "energy_mwh", "1,000,000 MWh"),
+        ({"power_mw": "Infinity"}, "power_mw", "finite"),
+        ({"cycle_cost": 1e308}, "cycle_cost", "per MWh"),
+    ],
+)
+def test_absurd_storage_values_are_a_400_that_changes_nothing(
+    owner_client, city, change, field, words
+):
+    demo_fleet_create(city)
+    unit = StorageUnit.objects.get(city=city)
+    before = fleet_state(city)
+    error = assert_error(
+        owner_client.patch(storage_url(city, unit.pk), change, format="json"), 400, "invalid"
+    )
+    assert field in error["details"]["fields"] and words in error["message"]
+    assert fleet_state(city) == before
+
+
+def test_a_json_nan_literal_is_a_400(owner_client, city):
+    body = '{"name": "x", "kind": "gas", "capacity_mw": NaN}'
+    response = owner_client.post(sources_url(city), body, content_type="application/json")
+    assert_error(response, 400)
+    assert not GenerationSource.objects.exists()
+
+
+def test_after_rejected_fuzz_the_city_still_dispatches(owner_client, city, victoria):
+    demo_fleet_create(city)
+    coal = GenerationSource.objects.get(city=city, name="Brown coal")
+    unit = StorageUnit.objects.get(city=city)
+    for url, change in [
+        (sources_url(city, coal.pk), {"capacity_mw": 1e308, "marginal_cost": -1e308}),
+        (storage_url(city, unit.pk), {"charge_efficiency": 1e-320, "max_soc": True}),
+    ]:
+        assert_error(owner_client.patch(url, change, format="json"), 400)
+    forecast_run = forecast_run_for_day(city, victoria, "2014-07-08")
+    assert dispatch(owner_client, forecast_run).status_code == 202
+
+
+@pytest.mark.parametrize(
+    "url_of, change, field",
+    [
+        # Each within its own bounds, together out of order: 900 / (0.92 * 0.92) > 1000.
+        (lambda city: sources_url(city, _pk(GenerationSource, city)), {"marginal_cost": 900},
+         "marginal_cost"),
+        # 180 / (0.5 * 0.5) + 300 > 1000
+        (lambda city: storage_url(city, _pk(StorageUnit, city)),
+         {"charge_efficiency": 0.5, "discharge_efficiency": 0.5, "cycle_cost": 300},
+         "cycle_cost"),
+    ],
+)  # fmt: skip
+def test_a_write_that_breaks_the_penalty_order_is_a_400(owner_client, city, url_of, change, field):
+    demo_fleet_create(city)
+    before = fleet_state(city)
+    error = assert_error(owner_client.patch(url_of(city), change, format="json"), 400, "invalid")
+    assert "penalty order" in error["message"] and "Gas peaker" in error["message"]
+    assert field in error["details"]["fields"]
+    assert fleet_state(city) == before
+
+
+def _pk(model, city) -> int:
+    return model.objects.filter(city=city).order_by("-pk").first().pk
+
+
+def test_each_item_at_its_bounds_keeps_the_default_penalty_order():
+    """The field bounds alone never break the order with the default policy."""
+    for cost in (MARGINAL_COST_MIN, MARGINAL_COST_MAX):
+        source = SourceSpec("s", "gas", 1e5, None, cost, 5.0, False)
+        penalty_order_validate([source], [], Policy())
+    free = SourceSpec("free", "solar", 1e5, None, 0.0, 0.0, True)
+    worst = StorageSpec("b", 1e6, 1e6, EFFICIENCY_MIN, EFFICIENCY_MIN, 0.5, 0, 1, CYCLE_COST_MAX)
+    penalty_order_validate([free], [worst], Policy())
+
+
+@pytest.mark.parametrize(
+    "model, name, field, value",
+    [
+        (GenerationSource, "Brown coal", "marginal_cost", 1e308),
+        (StorageUnit, "Grid battery", "charge_efficiency", 1e-320),
+    ],
+)
+def test_a_fleet_already_out_of_order_gets_422_naming_the_source_and_can_be_repaired(
+    owner_client, city, victoria, model, name, field, value
+):
+    demo_fleet_create(city)
+    item = model.objects.get(city=city, name=name)
+    model.objects.filter(pk=item.pk).update(**{field: value})  # as before the bounds
+    forecast_run = forecast_run_for_day(city, victoria, "2014-07-08")
+    error = assert_error(dispatch(owner_client, forecast_run), 422, "invalid_policy")
+    assert "penalty order" in error["message"].lower()
+    if model is GenerationSource:
+        assert name in error["message"]
+    else:
+        # lp.penalty_order_validate names the first source it can no longer afford to
+        # run through that storage, not the unit itself (lp.py is outside this change).
+        assert "round-trip efficiency" in error["message"]
+        names = GenerationSource.objects.filter(city=city).values_list("name", flat=True)
+        assert any(f"exceed {source}'s cost" in error["message"] for source in names)
+    assert not Job.objects.exists()
+    # The repair goes through although the stored fleet is out of order.
+    url = (sources_url if model is GenerationSource else storage_url)(city, item.pk)
+    default = {"marginal_cost": 35, "charge_efficiency": 0.92}[field]
+    assert owner_client.patch(url, {field: default}, format="json").status_code == 200
+    assert dispatch(owner_client, forecast_run).status_code == 202
+
+
+@pytest.mark.parametrize(
+    "model, values, field",
+    [
+        (GenerationSource, {"capacity_mw": "1e308"}, "capacity_mw"),
+        (GenerationSource, {"marginal_cost": "-1e308"}, "marginal_cost"),
+        (GenerationSource, {"capacity_mw": "nan"}, "capacity_mw"),
+        (StorageUnit, {"charge_efficiency": "1e-320"}, "charge_efficiency"),
+        (StorageUnit, {"cycle_cost": "2000"}, "cycle_cost"),
+    ],
+)
+def test_admin_forms_apply_the_same_bounds(admin_user, city, model, values, field):
+    demo_fleet_create(city)
+    item = model.objects.filter(city=city).first()
+    stored = getattr(item, field)
+    request = RequestFactory().get("/")
+    request.user = admin_user
+    form_class = admin.site._registry[model].get_form(request, item)
+    data = {
+        key: ("" if value is None else value)
+        for key, value in model.objects.filter(pk=item.pk).values()[0].items()
+    }
+    data.update(city=city.pk, availability_profile="[]", **values)
+    form = form_class(data=data, instance=item)
+    assert not form.is_valid() and field in form.errors
+    assert getattr(model.objects.get(pk=item.pk), field) == stored
