@@ -153,15 +153,23 @@ def penalty_order_validate(
             f"Penalty order: VoLL ({policy.voll:g}) must exceed the dump penalty "
             f"({policy.dump_penalty:g})."
         )
-    worst_efficiency = min((b.round_trip_efficiency for b in storage), default=1.0)
-    worst_cycle_cost = max((b.cycle_cost for b in storage), default=0.0)
+    least_efficient = min(storage, key=lambda b: b.round_trip_efficiency, default=None)
+    costliest_cycle = max(storage, key=lambda b: b.cycle_cost, default=None)
+    worst_efficiency = least_efficient.round_trip_efficiency if least_efficient else 1.0
+    worst_cycle_cost = costliest_cycle.cycle_cost if costliest_cycle else 0.0
+    via = ""
+    if least_efficient is not None:
+        via = (
+            f" (through {least_efficient.name}, round trip {worst_efficiency:.4g}, and "
+            f"{costliest_cycle.name}'s cycle cost {worst_cycle_cost:g})"
+        )
     for s in sources:
         effective = abs(source_cost(s, policy)) / worst_efficiency + worst_cycle_cost
         if not policy.dump_penalty > effective:
             raise ValueError(
                 f"Penalty order: the dump penalty ({policy.dump_penalty:g}) must exceed "
-                f"{s.name}'s cost per MWh divided by the round-trip efficiency "
-                f"({effective:.4g})."
+                f"{s.name}'s cost per MWh divided by the round-trip efficiency plus the "
+                f"cycle cost{via}: {effective:.4g}."
             )
 
 

@@ -216,3 +216,11 @@ def test_malformed_input_is_refused(victoria):
         solve_dispatch(dataclasses.replace(problem, demand_mw=-problem.demand_mw))
     with pytest.raises(ValueError, match="backend"):
         solve_dispatch(problem, backend="cplex")
+
+
+def test_a_lossy_battery_that_breaks_the_penalty_order_is_named(victoria):
+    problem = demo_problem(local_day(victoria, DAYS[0]))
+    battery = problem.storage[0]
+    lossy = dataclasses.replace(battery, charge_efficiency=0.01, discharge_efficiency=0.01)
+    with pytest.raises(ValueError, match=f"through {battery.name}, round trip 0.0001"):
+        solve_dispatch(dataclasses.replace(problem, storage=[lossy]))
