@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from energy_site.demo_report import write_report
@@ -183,15 +184,20 @@ def main() -> int:
 
     print("== 6/6 results")
     print_summary(model, run, dispatch)
-    write_report(REPORT, city=city, model=model, run=run, dispatch=dispatch)
+    write_report(
+        REPORT,
+        city=city,
+        model=model,
+        run=run,
+        dispatch=dispatch,
+        energy=energy_by_source(dispatch, run),
+    )
     print(f"\nHTML report: {REPORT}")
     print(f"demo finished in {time.monotonic() - began:.0f} s")
     return 0
 
 
 def _next_interval(last_iso: str, resolution_minutes: int) -> str:
-    from datetime import datetime, timedelta
-
     last = datetime.fromisoformat(last_iso.replace("Z", "+00:00"))
     return (last + timedelta(minutes=resolution_minutes)).isoformat()
 
@@ -232,6 +238,25 @@ def print_summary(model: dict, run: dict, dispatch: dict) -> None:
     }
     for key, label in labels.items():
         print(f"  {label:<18}{totals[key]:>14,.2f}")
+    print("  energy by source (MWh):")
+    for name, mwh in energy_by_source(dispatch, run).items():
+        print(f"    {name:<28}{mwh:>12,.1f}")
+
+
+def energy_by_source(dispatch: dict, run: dict) -> dict[str, float]:
+    """MWh per source over the plan, from its per-interval MW (storage: net discharge)."""
+    if len(run["points"]) < 2:
+        return {}
+    first, second = (datetime.fromisoformat(p["timestamp"]) for p in run["points"][:2])
+    hours = (second - first).total_seconds() / 3600
+    energy: dict[str, float] = {}
+    for interval in dispatch["intervals"]:
+        for name, mw in interval["allocation"].items():
+            energy[name] = energy.get(name, 0.0) + mw * hours
+        for name, flows in interval["storage"].items():
+            net = (flows["discharge"] or 0.0) - (flows["charge"] or 0.0)
+            energy[name] = energy.get(name, 0.0) + net * hours
+    return dict(sorted(energy.items(), key=lambda item: -item[1]))
 
 
 if __name__ == "__main__":

@@ -62,7 +62,9 @@ def _backtest_rows(metrics: dict) -> str:
     return "".join(rows)
 
 
-def write_report(path: Path, *, city: dict, model: dict, run: dict, dispatch: dict) -> None:
+def write_report(
+    path: Path, *, city: dict, model: dict, run: dict, dispatch: dict, energy: dict
+) -> None:
     name = html.escape(city["name"])
     parts = [
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -80,6 +82,8 @@ def write_report(path: Path, *, city: dict, model: dict, run: dict, dispatch: di
         band_svg(run["points"]),
         f"<h2>Dispatch {dispatch['id']} ({html.escape(dispatch['status'])})</h2>",
         f"<table>{_rows(dispatch.get('totals', {}))}</table>",
+        "<h3>Energy by source (MWh; storage: net discharge)</h3>",
+        f"<table>{_rows({name: round(mwh, 1) for name, mwh in energy.items()})}</table>",
         "</body></html>",
     ]
     path.write_text("\n".join(parts), encoding="utf-8")
