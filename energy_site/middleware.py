@@ -6,7 +6,7 @@ from energy_site.api import error_body
 
 
 class RejectMalformedContentLength:
-    """Answer a non-numeric Content-Length with a 400 in the API's envelope.
+    """Answer a non-numeric Content-Length (400) or a chunked body (411) in the envelope.
 
     django-prometheus (and Django itself) call int() on the header; gunicorn refuses
     such requests, but other WSGI servers pass them through and they would be 500s.
@@ -21,5 +21,12 @@ class RejectMalformedContentLength:
             return JsonResponse(
                 error_body("invalid", "The Content-Length header is not a whole number."),
                 status=400,
+            )
+        if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # Django reads a body only up to Content-Length: without one a chunked
+            # body would silently be taken as empty.
+            return JsonResponse(
+                error_body("length_required", "Send the body with a Content-Length header."),
+                status=411,
             )
         return self.get_response(request)

@@ -270,6 +270,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Probabilistic electricity demand forecasts and optimised energy mix.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "energy_site.openapi.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "JobStateEnum": "forecasts.models.Job.State",
         "JobKindEnum": "forecasts.models.Job.Kind",

@@ -10,18 +10,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Min, Prefetch, Window
 from django.db.models.functions import RowNumber
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from pandas.errors import OutOfBoundsDatetime
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energy_site.api import ApiError, timestamp_range_message, timestamp_supported
+from energy_site.api import ApiError, Pagination, timestamp_range_message, timestamp_supported
+from energy_site.openapi import paginated
 from forecasts.models import City, Forecast, Job
 from forecasts.responses import (
     JOB_ACCEPTED_SCHEMA,
     broker_unavailable_error,
+    idempotency_key_from,
     job_accepted_response,
 )
 from forecasts.selectors import (
@@ -94,6 +96,7 @@ class CityViewSet(
                     to_attr="active_models",
                 )
             )
+            .order_by("name", "pk")  # aggregation drops Meta.ordering; pages need an order
         )
 
     def perform_create(self, serializer):
@@ -122,7 +125,7 @@ class ForecastCreateView(APIView):
                     organization_id=org_id,
                     user=request.user,
                     spec=spec,
-                    idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+                    idempotency_key=idempotency_key_from(request),
                 )
         except BrokerUnavailable:
             raise broker_unavailable_error() from None
@@ -134,7 +137,7 @@ class ForecastCreateView(APIView):
             OpenApiParameter("start", OpenApiTypes.DATETIME),
             OpenApiParameter("end", OpenApiTypes.DATETIME),
         ],
-        responses=LatestForecastPointSerializer(many=True),
+        responses=paginated(LatestForecastPointSerializer, "PaginatedLatestForecastList"),
     )
     def get(self, request):
         """The latest issued point per city and timestamp."""
@@ -163,8 +166,6 @@ class ForecastCreateView(APIView):
 
     @property
     def paginator(self):
-        from energy_site.api import Pagination
-
         if not hasattr(self, "_paginator"):
             self._paginator = Pagination()
         return self._paginator
@@ -185,7 +186,10 @@ def _spec_from(user, data: dict) -> ForecastSpec:
 
 
 class ForecastBatchView(APIView):
-    @extend_schema(request=ForecastBatchSerializer, responses={202: JobSerializer(many=True)})
+    @extend_schema(
+        request=ForecastBatchSerializer,
+        responses={202: inline_serializer("JobsAccepted", {"jobs": JobSerializer(many=True)})},
+    )
     def post(self, request):
         payload = request.data if isinstance(request.data, dict) else {"items": request.data}
         serializer = ForecastBatchSerializer(data=payload)

@@ -8,14 +8,22 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import BaseParser, MultiPartParser
 
 from energy_site.api import ApiError, timestamp_range_message, timestamp_supported
+from energy_site.openapi import paginated
 from forecasts.ingest import InvalidObservationFile, ObservationFileTooLarge
 from forecasts.models import Observation
-from forecasts.responses import broker_unavailable_error, job_accepted_response
+from forecasts.responses import (
+    JOB_ACCEPTED_SCHEMA,
+    broker_unavailable_error,
+    idempotency_key_from,
+    job_accepted_response,
+)
 from forecasts.selectors import city_get_for_user, observations_for_city, user_is_org_admin
 from forecasts.services.ingest import observations_upload_accept
 from forecasts.services.jobs import BrokerUnavailable
@@ -88,6 +96,13 @@ class CityObservationsView(GenericAPIView):
     serializer_class = ObservationSerializer
     parser_classes = [MultiPartParser, RawBodyParser]
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATETIME, description="inclusive"),
+            OpenApiParameter("end", OpenApiTypes.DATETIME, description="exclusive"),
+        ],
+        responses=paginated(ObservationSerializer, "PaginatedObservationList"),
+    )
     def get(self, request, city_id: int):
         city = city_get_for_user(request.user, city_id)
         start = query_datetime_parse(request.query_params.get("start"), "start", city.timezone)
@@ -97,6 +112,17 @@ class CityObservationsView(GenericAPIView):
         page = self.paginate_queryset(observations_for_city(city, start, end))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            },
+            "text/csv": {"type": "string"},
+            "application/json": {"type": "array", "items": {"type": "object"}},
+        },
+        responses={202: JOB_ACCEPTED_SCHEMA},
+    )
     def post(self, request, city_id: int):
         city = city_get_for_user(request.user, city_id)
         if not user_is_org_admin(request.user):
@@ -108,7 +134,7 @@ class CityObservationsView(GenericAPIView):
                 user=request.user,
                 data=data,
                 content_type=content_type,
-                idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+                idempotency_key=idempotency_key_from(request),
             )
         except ObservationFileTooLarge as exc:
             raise too_large_error(exc) from None

@@ -21,3 +21,19 @@ def job_accepted_response(job: Job) -> Response:
 
 def broker_unavailable_error() -> ApiError:
     return ApiError(503, "broker_unavailable", "The task queue is unavailable; retry shortly.")
+
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 200  # Job.idempotency_key's column size
+
+
+def idempotency_key_from(request) -> str:
+    """The request's Idempotency-Key header ("" if none); a key that cannot be stored
+    whole is a 400, since cutting it would make different keys collide."""
+    key = request.headers.get("Idempotency-Key", "")
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
+        raise ApiError(
+            400,
+            "invalid",
+            f"Idempotency-Key must be at most {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters.",
+        )
+    return key

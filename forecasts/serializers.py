@@ -12,6 +12,7 @@ from energy_site.api import timestamp_range_message, timestamp_supported
 from forecasts.models import City, Forecast, ForecastRun, Job
 
 MAX_HORIZON_HOURS = 168
+HOST_ZONES = {"localtime", "Factory", "posixrules"}
 MAX_BATCH_ITEMS = 100
 
 
@@ -80,11 +81,15 @@ class CitySerializer(serializers.ModelSerializer):
         return value
 
     def validate_timezone(self, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise serializers.ValidationError(f"Unknown IANA time zone '{value}'.") from None
+        # The system tz database also holds host-dependent or placeholder entries.
+        if value not in zoneinfo.available_timezones() or value in HOST_ZONES:
+            raise serializers.ValidationError(f"Unknown IANA time zone '{value}'.")
         return value
+
+    def validate_name(self, value: str) -> str:
+        if not value.strip() or not value.isprintable():
+            raise serializers.ValidationError("Names must be printable text.")
+        return value.strip()
 
 
 class AwareDateTimeField(serializers.DateTimeField):

@@ -9,9 +9,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from energy_site.api import Pagination
+from energy_site.openapi import paginated
 from forecasts.responses import (
     JOB_ACCEPTED_SCHEMA,
     broker_unavailable_error,
+    idempotency_key_from,
     job_accepted_response,
 )
 from forecasts.selectors import city_get_for_user, forecast_runs_for_user, user_is_org_admin
@@ -80,7 +82,13 @@ class _FleetDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema_view(get=extend_schema(operation_id="cities_sources_list"))
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="cities_sources_list",
+        responses=paginated(GenerationSourceSerializer, "PaginatedSourceList"),
+    ),
+    post=extend_schema(responses={201: GenerationSourceSerializer}),
+)
 class SourceListView(_FleetListView):
     serializer_class = GenerationSourceSerializer
     list_items = staticmethod(selectors.sources_for_city)
@@ -93,7 +101,13 @@ class SourceDetailView(_FleetDetailView):
     update_item = staticmethod(fleet.source_update)
 
 
-@extend_schema_view(get=extend_schema(operation_id="cities_storage_list"))
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="cities_storage_list",
+        responses=paginated(StorageUnitSerializer, "PaginatedStorageList"),
+    ),
+    post=extend_schema(responses={201: StorageUnitSerializer}),
+)
 class StorageListView(_FleetListView):
     serializer_class = StorageUnitSerializer
     list_items = staticmethod(selectors.storage_for_city)
@@ -129,6 +143,7 @@ class DispatchCreateView(APIView):
                 user=request.user,
                 mode=data["mode"],
                 policy=data.get("policy"),
+                idempotency_key=idempotency_key_from(request),
             )
         except BrokerUnavailable:
             raise broker_unavailable_error() from None

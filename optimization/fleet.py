@@ -131,9 +131,15 @@ def _fleet_item_save(instance, data: dict):
     """Apply validated fields and save; a duplicate name is a 409, never a 500."""
     for key, value in data.items():
         setattr(instance, key, value)
+    # Sources and storage units share one namespace: the LP and the energy-mix rows
+    # key their results by name.
     model = type(instance)
+    sibling = StorageUnit if model is GenerationSource else GenerationSource
     clash = model.objects.filter(city_id=instance.city_id, name=instance.name)
-    if clash.exclude(pk=instance.pk).exists():
+    if (
+        clash.exclude(pk=instance.pk).exists()
+        or sibling.objects.filter(city_id=instance.city_id, name=instance.name).exists()
+    ):
         raise _name_conflict(instance)
     _penalty_order_check(instance, data)
     try:
@@ -190,7 +196,8 @@ def _name_conflict(instance) -> ApiError:
     return ApiError(
         409,
         "conflict",
-        f"A {what} named {instance.name!r} already exists in this city.",
+        f"A {what} named {instance.name!r} cannot be saved: a source or storage unit "
+        "of that name already exists in this city.",
         {"name": instance.name},
     )
 

@@ -74,7 +74,12 @@ def _fleet_fingerprint(sources: list[GenerationSource], units: list[StorageUnit]
 
 
 def dispatch_run_create(
-    *, forecast_run: ForecastRun, user, mode: str = "base", policy: dict | None = None
+    *,
+    forecast_run: ForecastRun,
+    user,
+    mode: str = "base",
+    policy: dict | None = None,
+    idempotency_key: str = "",
 ) -> tuple[DispatchRun, Job]:
     """Accept a dispatch request: validate, create (or reuse) the job, enqueue it."""
     from optimization.tasks import optimize_dispatch  # the task imports this module
@@ -112,7 +117,7 @@ def dispatch_run_create(
     with transaction.atomic():
         job, created = job_create(
             organization=city.organization, user=user, kind=Job.Kind.OPTIMIZE, params=params,
-            request_key=key,
+            request_key=key, idempotency_key=idempotency_key,
         )  # fmt: skip
         dispatch_run = DispatchRun.objects.filter(job=job).first()
         if dispatch_run is None:

@@ -125,3 +125,56 @@ def test_a_repeated_training_request_on_unchanged_data_gets_the_same_job(
     load_observations(city_with_history, victoria.loc["2014-10-01":"2014-10-07"])
     assert owner_client.post(url).json()["job"]["id"] != first
     assert ModelVersion.objects.count() == 0  # nothing trained in the request itself
+
+
+def test_an_idempotency_key_that_cannot_be_stored_whole_is_a_400(owner_client, city):
+    body = {"city": city.pk, "start": "2014-12-25T00:00:00+11:00", "horizon_hours": 24}
+    for key in ("a" * 201, "bad\x01key"):
+        response = owner_client.post(
+            "/api/v1/forecasts/", body, format="json", HTTP_IDEMPOTENCY_KEY=key
+        )
+        assert response.status_code == 400
+        assert "Idempotency-Key" in response.json()["error"]["message"]
+    assert Job.objects.count() == 0
+
+
+def test_a_chunked_body_without_length_is_411_not_an_empty_request(owner_client, city):
+    response = owner_client.post(
+        "/api/v1/forecasts/", "{}", content_type="application/json",
+        HTTP_TRANSFER_ENCODING="chunked", CONTENT_LENGTH="",
+    )  # fmt: skip
+    assert response.status_code == 411
+    assert response.json()["error"]["code"] == "length_required"
+
+
+@pytest.mark.parametrize(
+    "change", [{"timezone": "localtime"}, {"timezone": "Factory"}, {"name": "Bad\x00name"}]
+)
+def test_host_dependent_zones_and_control_characters_are_rejected(owner_client, change):
+    from forecasts.models import City
+
+    body = {
+        "name": "Geelong", "country": "AU", "timezone": "Australia/Melbourne",
+        "latitude": -38.15, "longitude": 144.36, "resolution_minutes": 30, **change,
+    }  # fmt: skip
+    assert owner_client.post("/api/v1/cities/", body, format="json").status_code == 400
+    assert City.objects.count() == 0
+
+
+def test_the_schema_describes_pagination_batches_and_errors(client):
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    paths = schema["paths"]
+    sources = paths["/api/v1/cities/{city_id}/sources/"]
+    listed = sources["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listed["$ref"].endswith("PaginatedSourceList")
+    assert "201" in sources["post"]["responses"]
+    batch = paths["/api/v1/forecasts/batch/"]["post"]["responses"]["202"]
+    assert batch["content"]["application/json"]["schema"]["$ref"].endswith("JobsAccepted")
+    upload = paths["/api/v1/cities/{city_id}/observations/"]["post"]["responses"]
+    assert "202" in upload
+    for path in paths.values():
+        for operation in path.values():
+            assert "4XX" in operation["responses"]
+    assert schema["components"]["schemas"]["Error"]["required"] == ["error"]

@@ -10,6 +10,7 @@ from energy_site.api import ApiError, parse_id
 from forecasts.responses import (
     JOB_ACCEPTED_SCHEMA,
     broker_unavailable_error,
+    idempotency_key_from,
     job_accepted_response,
 )
 from forecasts.selectors import city_get_for_user, user_is_org_admin
@@ -34,7 +35,7 @@ class CityTrainApi(APIView):
             job = training_job_start(
                 city=city,
                 user=request.user,
-                idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+                idempotency_key=idempotency_key_from(request),
             )
         except BrokerUnavailable:
             raise broker_unavailable_error() from None

@@ -10,6 +10,7 @@ scores are an upper bound for real day-ahead use.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from training.trainer import SUPPORTED_QUANTILES, model_fit
 PINBALL_QUANTILES = (0.05, 0.5, 0.95)
 NAIVE_RESIDUAL_DAYS = 28
 MIN_TRAINING_DAYS = 7
+MIN_WINDOW_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,13 @@ def backtest_run(
     if len(target) == 0:
         raise JobError("insufficient_data", "No demand history with a week of lags behind it.")
     if window is None:
-        window = backtest_window_for(target.index, city, days or settings.TRAINING_BACKTEST_DAYS)
+        # Short histories get a shorter window rather than no model: keep at least
+        # MIN_TRAINING_DAYS to fit on (plus a day, as the window snaps to local
+        # midnights) and MIN_WINDOW_DAYS to score.
+        usable_days = len(target) * city.resolution_minutes / (60 * 24)
+        room = math.floor(usable_days - MIN_TRAINING_DAYS - 1)
+        days = max(min(days or settings.TRAINING_BACKTEST_DAYS, room), MIN_WINDOW_DAYS)
+        window = backtest_window_for(target.index, city, days)
     before = features.index < window.start
     inside = (features.index >= window.start) & (features.index < window.end)
     train_days = before.sum() * city.resolution_minutes / (60 * 24)
@@ -122,7 +130,7 @@ def backtest_run(
         raise JobError(
             "insufficient_data",
             f"The backtest needs {MIN_TRAINING_DAYS} days of usable history before its "
-            f"{window.days}-day window; found {train_days:.1f} days before "
+            f"{window.days}-day window; found {math.floor(train_days * 100) / 100:.2f} days before "
             f"{window.start.isoformat()} and {int(inside.sum())} points inside it.",
             {"train_days": round(float(train_days), 1), "window": window.as_dict()},
         )

@@ -28,7 +28,8 @@ from training.trainer import ALGORITHM, model_fit, model_params
 
 log = structlog.get_logger(__name__)
 
-MIN_HISTORY_DAYS = 14
+# A week of lags, a week to fit on and a week to backtest.
+MIN_HISTORY_DAYS = 21
 
 
 def training_job_start(*, city: City, user, idempotency_key: str = "") -> Job:

@@ -167,6 +167,41 @@ def test_duplicate_name_is_a_409(owner_client, city):
     assert GenerationSource.objects.count() == 2
 
 
+def test_sources_and_storage_share_one_namespace(owner_client, city):
+    assert owner_client.post(sources_url(city), SOURCE, format="json").status_code == 201
+    clash = owner_client.post(storage_url(city), {**BATTERY, "name": SOURCE["name"]}, format="json")
+    assert_error(clash, 409, "conflict")
+    battery = owner_client.post(storage_url(city), BATTERY, format="json").json()
+    renamed = owner_client.patch(
+        sources_url(city, GenerationSource.objects.get().pk), {"name": BATTERY["name"]},
+        format="json",
+    )  # fmt: skip
+    assert_error(renamed, 409, "conflict")
+    assert StorageUnit.objects.get().pk == battery["id"]
+    assert GenerationSource.objects.get().name == SOURCE["name"]
+
+
+def test_dispatch_honours_the_idempotency_key(owner_client, city, victoria):
+    demo_fleet_create(city)
+    run = forecast_run_for_day(city, victoria, "2014-07-01")
+    headers = {"HTTP_IDEMPOTENCY_KEY": "dispatch-1"}
+    first = owner_client.post(
+        "/api/v1/dispatch/", {"forecast_run": run.pk}, format="json", **headers
+    )
+    again = owner_client.post(
+        "/api/v1/dispatch/", {"forecast_run": run.pk}, format="json", **headers
+    )
+    assert first.json()["job"]["id"] == again.json()["job"]["id"]
+    other = owner_client.post(
+        "/api/v1/dispatch/",
+        {"forecast_run": run.pk, "policy": {"voll": 5000}},
+        format="json",
+        **headers,
+    )
+    assert_error(other, 409, "idempotency_key_reused")
+    assert Job.objects.count() == 1
+
+
 def test_post_dispatch_answers_202_with_the_job_and_location(
     teammate_client, city, victoria, django_capture_on_commit_callbacks
 ):

@@ -39,6 +39,14 @@ def test_backtest_model_beats_seasonal_naive(victoria, melbourne):
     assert model["skill_mape"] == pytest.approx(1 - model["mape"] / naive["mape"], abs=1e-3)
 
 
+def test_a_short_history_gets_a_shorter_window_not_an_error(victoria, melbourne, settings):
+    settings.TRAINING_BACKTEST_DAYS = 28
+    four_weeks = victoria.loc["2014-11-03":"2014-11-30"]  # 28 days, 21 with a week of lags
+    report = backtest_run(four_weeks, melbourne)
+    assert report["window"]["days"] == 13  # what is left after 7 days to fit on
+    assert report["model"]["points"] == 13 * 48
+
+
 def test_backtest_without_enough_history_is_a_clear_error(victoria, melbourne):
     with pytest.raises(JobError) as error:
         backtest_run(victoria.loc["2014-12-15":], melbourne, days=7)
