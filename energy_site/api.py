@@ -1,4 +1,8 @@
-"""API-wide conventions: the error envelope and pagination of api.md."""
+"""API-wide conventions: the error envelope, pagination and input parsing of api.md."""
+
+import re
+import zoneinfo
+from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -116,10 +120,46 @@ def timestamp_range_message(name: str) -> str:
 MAX_ID = 2**63 - 1  # the largest value a BigAutoField holds
 
 
+def is_database_id(text: str) -> bool:
+    """True for the text of a positive id a BigAutoField can hold."""
+    # str.isdigit() accepts "²" and other non-ASCII digits that int() rejects.
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
+
+
 def parse_id(raw, name: str) -> int:
     """A positive database id from client input, or a 400 naming the field."""
     text = str(raw)
-    # str.isdigit() accepts "²" and other non-ASCII digits that int() rejects.
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+    if not is_database_id(text):
         raise ApiError(400, "invalid", f"{name} must be a positive integer id, not {text!r}.")
     return int(text)
+
+
+def query_datetime_parse(raw: str | None, name: str, tz_name: str | None) -> datetime | None:
+    """A query-string time. ISO 8601; naive values are in ``tz_name`` (a 400 when it is
+    None, e.g. a query across cities). An unencoded ``+`` arrives as a space and is put
+    back."""
+    if raw is None or raw == "":
+        return None
+    text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw.strip())
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ApiError(
+            400,
+            "invalid",
+            f"{name} must be an ISO 8601 date-time, e.g. 2014-10-01T00:00:00+10:00.",
+            {"field": name, "value": raw[:60]},
+        ) from None
+    if value.tzinfo is None:
+        if tz_name is None:
+            raise ApiError(400, "invalid", f"{name} needs a UTC offset: {raw[:60]!r}.")
+        value = value.replace(tzinfo=zoneinfo.ZoneInfo(tz_name))
+    # Checked as written first: converting 9999-12-31T23:59-01:00 to UTC overflows.
+    if not (timestamp_supported(value) and timestamp_supported(value.astimezone(UTC))):
+        raise ApiError(
+            400,
+            "invalid",
+            timestamp_range_message(name),
+            {"field": name, "value": raw[:60]},
+        )
+    return value

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-import pandas as pd
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Min, Prefetch, Window
 from django.db.models.functions import RowNumber
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from pandas.errors import OutOfBoundsDatetime
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energy_site.api import ApiError, Pagination, timestamp_range_message, timestamp_supported
+from energy_site.api import ApiError, Pagination, query_datetime_parse
 from energy_site.openapi import paginated
 from forecasts.models import City, Forecast, Job
 from forecasts.responses import (
@@ -51,22 +49,6 @@ from forecasts.services.forecasting import (
     forecast_spec_validate,
 )
 from forecasts.services.jobs import BrokerUnavailable, job_cancel
-
-
-def parse_time_param(request, name: str):
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = pd.Timestamp(raw.replace(" ", "+"))  # an unencoded "+" arrives as a space
-        if value.tzinfo is None:
-            raise ApiError(400, "invalid", f"{name} needs a UTC offset: {raw!r}.")
-        value = value.tz_convert("UTC").to_pydatetime()
-    except (ValueError, TypeError, OverflowError, OutOfBoundsDatetime):
-        raise ApiError(400, "invalid", f"{name} is not an ISO 8601 timestamp: {raw!r}.") from None
-    if not timestamp_supported(value):
-        raise ApiError(400, "invalid", timestamp_range_message(name))
-    return value
 
 
 class CityViewSet(
@@ -145,7 +127,10 @@ class ForecastCreateView(APIView):
         points = Forecast.objects.filter(city__in=cities_for_user(request.user))
         if city_param:
             points = points.filter(city=city_get_for_user(request.user, city_param))
-        start, end = parse_time_param(request, "start"), parse_time_param(request, "end")
+        start, end = (
+            query_datetime_parse(request.query_params.get(name), name, tz_name=None)
+            for name in ("start", "end")
+        )
         if start and end and start >= end:
             raise ApiError(400, "invalid", "start must be before end.")
         if start:

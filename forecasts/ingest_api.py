@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import zoneinfo
-from datetime import UTC, datetime
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.types import OpenApiTypes
@@ -14,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import BaseParser, MultiPartParser
 
-from energy_site.api import ApiError, timestamp_range_message, timestamp_supported
+from energy_site.api import ApiError, query_datetime_parse
 from energy_site.openapi import paginated
 from forecasts.ingest import InvalidObservationFile, ObservationFileTooLarge
 from forecasts.models import Observation
@@ -56,34 +52,6 @@ class ObservationSerializer(serializers.ModelSerializer):
 
 def too_large_error(exc: ObservationFileTooLarge) -> ApiError:
     return ApiError(413, "too_large", str(exc), {"limit_bytes": exc.limit})
-
-
-def query_datetime_parse(raw: str | None, name: str, tz_name: str) -> datetime | None:
-    """ISO 8601; naive values are the city's local time. An unencoded ``+`` in a
-    query string arrives as a space, which is put back."""
-    if raw is None or raw == "":
-        return None
-    text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw.strip())
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ApiError(
-            400,
-            "invalid",
-            f"{name} must be an ISO 8601 date-time, e.g. 2014-10-01T00:00:00+10:00.",
-            {"field": name, "value": raw[:60]},
-        ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=zoneinfo.ZoneInfo(tz_name))
-    # Checked as written first: converting 9999-12-31T23:59-01:00 to UTC overflows.
-    if not (timestamp_supported(value) and timestamp_supported(value.astimezone(UTC))):
-        raise ApiError(
-            400,
-            "invalid",
-            timestamp_range_message(name),
-            {"field": name, "value": raw[:60]},
-        )
-    return value
 
 
 def content_length_read(request) -> int:

@@ -8,7 +8,7 @@ import pandas as pd
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound, PermissionDenied
 
-from energy_site.api import MAX_ID
+from energy_site.api import is_database_id
 from forecasts.models import City, ForecastRun, Job, Membership, Observation
 
 
@@ -42,7 +42,7 @@ def cities_for_user(user) -> QuerySet[City]:
 def city_get_for_user(user, city_id) -> City:
     """The city if it belongs to the user's organisation; 404 otherwise."""
     text = str(city_id)
-    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
+    if not is_database_id(text):
         raise NotFound("No such city.")
     try:
         return cities_for_user(user).get(pk=int(text))
