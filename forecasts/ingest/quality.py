@@ -6,6 +6,8 @@ accepted series (gaps, flat-lined meters, outliers) only warn.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import pandas as pd
 
@@ -67,7 +69,7 @@ def value_rejections(rows: pd.DataFrame, columns: list[str]) -> dict:
 def misaligned_rows(utc: pd.Series, tz_name: str, resolution_minutes: int) -> pd.Series:
     """True where a timestamp is not on the city's interval grid (in local wall time,
     so hourly data of a city at UTC+9:30 is aligned on its local hours)."""
-    local = utc.dt.tz_convert(tz_name)
+    local = utc.dt.tz_convert(ZoneInfo(tz_name))  # see timestamps._localize
     return (
         (local.dt.minute % resolution_minutes != 0)
         | (local.dt.second != 0)
@@ -76,7 +78,9 @@ def misaligned_rows(utc: pd.Series, tz_name: str, resolution_minutes: int) -> pd
 
 
 def gaps_find(index: pd.DatetimeIndex, resolution_minutes: int) -> dict:
-    step = pd.Timedelta(minutes=resolution_minutes)
+    # In the index's own unit: a nanosecond step would force a gap of three centuries
+    # (1900 to 2200 is supported) through nanoseconds, which overflow past 292 years.
+    step = pd.Timedelta(minutes=resolution_minutes).as_unit(index.unit)
     if len(index) < 2:
         return {"count": 0, "missing_intervals": 0, "ranges": []}
     deltas = pd.Series(index[1:] - index[:-1], index=index[1:])

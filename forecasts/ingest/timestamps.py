@@ -11,6 +11,7 @@ A timestamp outside SUPPORTED_YEARS, as written or in UTC, rejects its row too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -72,8 +73,11 @@ def timestamps_parse(values: pd.Series, tz_name: str) -> ParsedTimestamps:
 
 def _localize(local: pd.Series, tz_name: str) -> tuple[pd.Series, pd.Series, int]:
     count = len(local)
-    as_dst = local.dt.tz_localize(tz_name, ambiguous=np.ones(count, bool), nonexistent="NaT")
-    as_std = local.dt.tz_localize(tz_name, ambiguous=np.zeros(count, bool), nonexistent="NaT")
+    # A ZoneInfo, not the name: pandas 2 resolves names with pytz, which gets dates
+    # before a zone's first recorded transition wrong (Melbourne in 1900 at LMT +9:40).
+    zone = ZoneInfo(tz_name)
+    as_dst = local.dt.tz_localize(zone, ambiguous=np.ones(count, bool), nonexistent="NaT")
+    as_std = local.dt.tz_localize(zone, ambiguous=np.zeros(count, bool), nonexistent="NaT")
     nonexistent = as_dst.isna()
     ambiguous = ~nonexistent & (as_dst != as_std)
 
