@@ -1,24 +1,53 @@
+from django import forms
 from django.contrib import admin
 
+from optimization.fleet import penalty_order_complaint_after
 from optimization.models import DispatchRun, EnergyMix, GenerationSource, StorageUnit
+
+
+class _FleetItemForm(forms.ModelForm):
+    """The API's fleet-wide check in the admin too: a save must keep the penalty order."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors and self.instance.city_id is not None:
+            complaint = penalty_order_complaint_after(self.instance)
+            if complaint:
+                self.add_error(None, complaint)
 
 
 @admin.register(GenerationSource)
 class GenerationSourceAdmin(admin.ModelAdmin):
+    form = _FleetItemForm
     list_display = (
         "city", "name", "kind", "capacity_mw", "marginal_cost", "co2_t_per_mwh", "renewable",
         "is_active",
     )  # fmt: skip
-    list_filter = ("kind", "renewable", "is_active", "city")
+    list_filter = ("kind", "renewable", "availability_model", "is_active", "city")
     search_fields = ("name", "city__name")
     list_select_related = ("city",)
+    fieldsets = (
+        (None, {"fields": ("city", "name", "kind", "is_active")}),
+        ("Capacity and costs", {"fields": (
+            "capacity_mw", "marginal_cost", "co2_t_per_mwh", "renewable",
+        )}),
+        ("Operation", {"fields": (
+            "must_run_fraction", "ramp_limit", "daily_energy_budget_mwh", "reserve_fraction",
+            "reserve_cost",
+        )}),
+        ("Availability", {"fields": (
+            "availability_model", "availability", "availability_profile", "pv_tilt_deg",
+            "pv_azimuth_deg", "hub_height_m", "turbine_type",
+        )}),
+    )  # fmt: skip
 
 
 @admin.register(StorageUnit)
 class StorageUnitAdmin(admin.ModelAdmin):
+    form = _FleetItemForm
     list_display = (
         "city", "name", "power_mw", "energy_mwh", "charge_efficiency", "discharge_efficiency",
-        "is_active",
+        "terminal_soc", "is_active",
     )  # fmt: skip
     list_filter = ("is_active", "city")
     search_fields = ("name", "city__name")
@@ -35,7 +64,10 @@ class DispatchRunAdmin(admin.ModelAdmin):
     search_fields = ("forecast_run__city__name", "status_reason")
     list_select_related = ("forecast_run__city",)
     raw_id_fields = ("forecast_run", "job")
-    readonly_fields = ("created_at",)
+    readonly_fields = (
+        "created_at", "kpis", "shortfalls", "conflicts", "availability_basis", "solve_seconds",
+        "build_seconds",
+    )  # fmt: skip
 
 
 @admin.register(EnergyMix)

@@ -141,7 +141,7 @@ class DispatchCreateView(APIView):
             _, job = services.dispatch_run_create(
                 forecast_run=forecast_run,
                 user=request.user,
-                mode=data["mode"],
+                mode=data.get("mode"),
                 policy=data.get("policy"),
                 idempotency_key=idempotency_key_from(request),
             )

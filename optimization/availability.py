@@ -1,9 +1,11 @@
 """Per-interval availability of a source, per unit of its capacity (0..1).
 
-A source's 24-value ``availability_profile`` (by local hour in the city's time zone)
-wins; otherwise solar follows a clear-sky bell between sunrise and sunset computed
-from latitude, longitude and day of year (no network, no weather yet: pvlib and
-windpowerlib come later), and every other source uses its constant ``availability``.
+Sources with ``availability_model`` pv or wind follow the weather (pvlib, windpowerlib:
+availability_weather.py); PV without irradiance for the horizon uses pvlib's clear sky,
+wind without wind speed falls back to the stored profile. Otherwise a source's 24-value
+``availability_profile`` (by local hour in the city's time zone) wins; solar without one
+follows a simple clear-sky bell, and every other source uses its constant
+``availability``.
 """
 
 from __future__ import annotations
@@ -52,12 +54,70 @@ def source_availability(
     latitude: float,
     longitude: float,
     dt_hours: float,
+    weather: pd.DataFrame | None = None,
 ) -> np.ndarray:
     """Availability of one GenerationSource (any object with its fields) per interval."""
+    values, _ = source_availability_with_basis(
+        source, timestamps, timezone=timezone, latitude=latitude, longitude=longitude,
+        dt_hours=dt_hours, weather=weather,
+    )  # fmt: skip
+    return values
+
+
+def _weather_column(weather: pd.DataFrame | None, column: str) -> np.ndarray | None:
+    """A complete weather series over the horizon, or None (gaps of an interval or two
+    are interpolated; anything longer and the source falls back)."""
+    if weather is None or column not in weather or weather[column].isna().all():
+        return None
+    series = weather[column].astype(float).interpolate(limit=2, limit_direction="both")
+    return None if series.isna().any() else series.to_numpy()
+
+
+def source_availability_with_basis(
+    source,
+    timestamps: pd.DatetimeIndex,
+    *,
+    timezone: str,
+    latitude: float,
+    longitude: float,
+    dt_hours: float,
+    weather: pd.DataFrame | None = None,
+) -> tuple[np.ndarray, str]:
+    """(availability per interval, where it came from).
+
+    ``weather`` is indexed like ``timestamps`` with temperature_c, wind_speed_ms and
+    irradiance_wm2 columns (NaN where unknown). The basis is one of pv_weather,
+    pv_clear_sky, wind_weather, profile, clear_sky_bell or constant.
+    """
+    from optimization.availability_weather import pv_per_unit, wind_per_unit
+
+    model = getattr(source, "availability_model", "profile") or "profile"
+    derate = float(source.availability)
+    if model == "pv":
+        ghi = _weather_column(weather, "irradiance_wm2")
+        values = pv_per_unit(
+            timestamps, latitude=latitude, longitude=longitude, dt_hours=dt_hours,
+            ghi_wm2=ghi, temperature_c=_weather_column(weather, "temperature_c"),
+            wind_speed_ms=_weather_column(weather, "wind_speed_ms"),
+            tilt_deg=getattr(source, "pv_tilt_deg", None),
+            azimuth_deg=getattr(source, "pv_azimuth_deg", None),
+        )  # fmt: skip
+        return np.clip(
+            values * derate, 0.0, 1.0
+        ), "pv_weather" if ghi is not None else "pv_clear_sky"
+    if model == "wind":
+        speed = _weather_column(weather, "wind_speed_ms")
+        if speed is not None:
+            values = wind_per_unit(
+                speed,
+                turbine_type=getattr(source, "turbine_type", "") or "",
+                hub_height_m=getattr(source, "hub_height_m", None) or 100.0,
+            )
+            return np.clip(values * derate, 0.0, 1.0), "wind_weather"
     if source.availability_profile:
         values = profile_by_local_hour(timestamps, timezone, source.availability_profile)
-    elif source.kind == "solar":
-        values = solar_clear_sky(timestamps, latitude, longitude, dt_hours) * source.availability
-    else:
-        values = np.full(len(timestamps), float(source.availability))
-    return np.clip(values, 0.0, 1.0)
+        return np.clip(values, 0.0, 1.0), "profile"
+    if source.kind == "solar":
+        values = solar_clear_sky(timestamps, latitude, longitude, dt_hours) * derate
+        return np.clip(values, 0.0, 1.0), "clear_sky_bell"
+    return np.clip(np.full(len(timestamps), derate), 0.0, 1.0), "constant"

@@ -12,13 +12,13 @@ import numpy as np
 from django.db import IntegrityError, transaction
 
 from energy_site.api import ApiError
+from optimization.dispatch_inputs import source_spec, storage_spec
 from optimization.lp import Policy, penalty_order_validate
 from optimization.models import GenerationSource, StorageUnit
-from optimization.services import source_spec, storage_spec
 
 # Fields through which a write can break the penalty order (default CO2 price is 0).
 PENALTY_ORDER_FIELDS = {
-    GenerationSource: ("marginal_cost", "is_active"),
+    GenerationSource: ("marginal_cost", "reserve_cost", "is_active"),
     StorageUnit: ("charge_efficiency", "discharge_efficiency", "cycle_cost", "is_active"),
 }
 
@@ -36,6 +36,9 @@ DEMO_SOURCES = [
         "marginal_cost": 0,
         "co2_t_per_mwh": 0,
         "renewable": True,
+        # pvlib from the city's irradiance rows, clear sky when the horizon has none.
+        "availability_model": "pv",
+        "pv_tilt_deg": 20,
     },
     {
         "name": "Wind",
@@ -44,7 +47,11 @@ DEMO_SOURCES = [
         "marginal_cost": 0,
         "co2_t_per_mwh": 0,
         "renewable": True,
+        # windpowerlib from the city's wind speeds; this profile when there are none.
         "availability_profile": WIND_PROFILE,
+        "availability_model": "wind",
+        "turbine_type": "E-126/4200",
+        "hub_height_m": 135,
     },
     {
         "name": "Hydro",
@@ -53,10 +60,8 @@ DEMO_SOURCES = [
         "marginal_cost": 10,
         "co2_t_per_mwh": 0,
         "renewable": True,
+        # Water for about 5.5 full-power hours a day: the LP places it at the peaks.
         "daily_energy_budget_mwh": 12000,
-        # Until the LP enforces daily budgets, cap the output so that a full day at
-        # the cap equals the budget (12,000 MWh / 24 h / 2,200 MW = 0.227).
-        "availability": 0.227,
     },
     {
         "name": "Brown coal",
@@ -118,12 +123,23 @@ def demo_fleet_create(city) -> None:
             "must_run_fraction": 0.0,
             "ramp_limit": None,
             "daily_energy_budget_mwh": None,
+            "availability_model": "profile",
+            "pv_tilt_deg": None,
+            "pv_azimuth_deg": None,
+            "hub_height_m": None,
+            "turbine_type": "",
+            "reserve_fraction": 1.0,
+            "reserve_cost": 0.0,
             "is_active": True,
             **{key: value for key, value in spec.items() if key != "name"},
         }
         GenerationSource.objects.update_or_create(city=city, name=spec["name"], defaults=defaults)
     for spec in DEMO_STORAGE:
-        defaults = {"is_active": True, **{k: v for k, v in spec.items() if k != "name"}}
+        defaults = {
+            "is_active": True,
+            "terminal_soc": None,
+            **{k: v for k, v in spec.items() if k != "name"},
+        }
         StorageUnit.objects.update_or_create(city=city, name=spec["name"], defaults=defaults)
 
 
@@ -163,30 +179,38 @@ def _penalty_order_complaint(sources: list, units: list) -> str:
     return ""
 
 
-def _penalty_order_check(instance, data: dict) -> None:
-    """Refuse a write after which no dispatch of the city could run with the default policy.
+def penalty_order_complaint_after(instance) -> str:
+    """Why saving ``instance`` would leave no dispatch of its city runnable ("" if none).
 
     Field bounds cannot guarantee the order: it couples the dearest source with the
     worst storage round trip and cycle cost. A fleet that is already out of order
-    (admin edits, rows from before the bounds) accepts writes, so it can be repaired.
+    (rows from before the bounds) accepts writes, so it can be repaired.
     """
     stored = {
         model: list(model.objects.filter(city_id=instance.city_id, is_active=True))
         for model in (GenerationSource, StorageUnit)
     }
     if _penalty_order_complaint(stored[GenerationSource], stored[StorageUnit]):
-        return
+        return ""
     model = type(instance)
     after = {**stored, model: [item for item in stored[model] if item.pk != instance.pk]}
     if instance.is_active:
         after[model].append(instance)
     complaint = _penalty_order_complaint(after[GenerationSource], after[StorageUnit])
-    if complaint:
-        what = "source" if model is GenerationSource else "storage unit"
-        message = (
-            f"With this {what} the city's fleet breaks the penalty order under the default "
-            f"policy, so every dispatch would fail. {complaint}"
-        )
+    if not complaint:
+        return ""
+    what = "source" if model is GenerationSource else "storage unit"
+    return (
+        f"With this {what} the city's fleet breaks the penalty order under the default "
+        f"policy, so every dispatch would fail. {complaint}"
+    )
+
+
+def _penalty_order_check(instance, data: dict) -> None:
+    """Refuse (400) a write after which no dispatch of the city could run."""
+    message = penalty_order_complaint_after(instance)
+    if message:
+        model = type(instance)
         fields = [f for f in PENALTY_ORDER_FIELDS[model] if f in data] or ["non_field_errors"]
         raise ApiError(400, "invalid", message, {"fields": {f: [message] for f in fields}})
 

@@ -1,13 +1,10 @@
-"""The dispatch linear programme (optimization.md, base mode), free of Django.
+"""The dispatch linear programme of optimization.md, free of Django.
 
-Variables, all >= 0, laid out in blocks: p[g, t] per source, ch[b, t], dis[b, t] and
-soc[b, t] per storage unit, then shed[t] and dump[t]. Rows: the balance at the
-demand (its dual is the interval price), the storage recursion and the ramp limits.
-Capacity x availability and the must-run floor are column bounds.
-
-The matrix is built once with scipy.sparse and handed either to HiGHS through
-highspy (default) or to scipy.optimize.linprog(method="highs"); both must give the
-same objective, which the tests check.
+Inputs are plain dataclasses (SourceSpec, StorageSpec, Policy, DispatchProblem); the
+sparse matrices are built in lp_matrix.py, solved lexicographically (unserved energy and
+reserve first, then policy shortfalls, then cost) by either backend in lp_backends.py,
+and read back into a DispatchSolution in lp_results.py. Input checks and the penalty
+order live in lp_validate.py.
 """
 
 from __future__ import annotations
@@ -16,12 +13,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optimization.lp_backends import BACKENDS
-from optimization.lp_matrix import LpLayout, lp_matrices_build, source_cost
-
 DEFAULT_VOLL = 10_000.0
-DEFAULT_DUMP_PENALTY = 1_000.0
+# The penalty order of optimization.md, highest first:
+# VoLL > reserve shortfall > dump > policy shortfalls > terminal SoC > real costs.
+DEFAULT_RESERVE_SHORTFALL_PENALTY = 5_000.0
+DEFAULT_DUMP_PENALTY = 3_000.0
+DEFAULT_POLICY_SHORTFALL_PENALTY = 2_000.0  # per MWh of renewable share, per t of CO2
+DEFAULT_TERMINAL_SOC_PENALTY = 1_000.0
 SHORTFALL_TOLERANCE = 1e-6  # of peak demand, in MW
+VARIABLE_KINDS = ("solar", "wind")
 
 
 @dataclass
@@ -35,6 +35,26 @@ class SourceSpec:
     renewable: bool
     must_run_fraction: float = 0.0
     ramp_limit_per_hour: float | None = None  # fraction of capacity per hour
+    daily_budget_mwh: float | None = None
+    reserve_fraction: float = 1.0  # share of capacity that may be held as upward reserve
+    reserve_cost: float = 0.0  # per MW held for one hour
+    variable: bool | None = None  # weather-driven; None: solar and wind are
+
+    @property
+    def is_slow(self) -> bool:
+        """Committed before demand is known (stochastic mode): a must-run floor or a
+        ramp that cannot cross the whole range within an hour."""
+        slow_ramp = self.ramp_limit_per_hour is not None and self.ramp_limit_per_hour < 1
+        return self.must_run_fraction > 0 or slow_ramp
+
+    @property
+    def is_variable(self) -> bool:
+        return self.kind in VARIABLE_KINDS if self.variable is None else self.variable
+
+    @property
+    def gives_reserve(self) -> bool:
+        """Variable renewables give no upward reserve (optimization.md, 6)."""
+        return not self.is_variable and self.reserve_fraction > 0 and self.capacity_mw > 0
 
 
 @dataclass
@@ -48,6 +68,7 @@ class StorageSpec:
     min_soc: float
     max_soc: float
     cycle_cost: float = 0.0  # per MWh discharged
+    terminal_soc: float | None = None  # soft target at the end of the plan
 
     @property
     def round_trip_efficiency(self) -> float:
@@ -59,6 +80,13 @@ class Policy:
     voll: float = DEFAULT_VOLL
     co2_price: float = 0.0
     dump_penalty: float = DEFAULT_DUMP_PENALTY
+    reserve_shortfall_penalty: float = DEFAULT_RESERVE_SHORTFALL_PENALTY
+    renewable_shortfall_penalty: float = DEFAULT_POLICY_SHORTFALL_PENALTY
+    co2_shortfall_penalty: float = DEFAULT_POLICY_SHORTFALL_PENALTY
+    terminal_soc_penalty: float = DEFAULT_TERMINAL_SOC_PENALTY
+    co2_cap: float | None = None  # t over the plan (soft)
+    min_renewable_share: float | None = None  # of served energy (soft, robust form)
+    allow_dump: bool = True
 
 
 @dataclass
@@ -68,171 +96,154 @@ class DispatchProblem:
     sources: list[SourceSpec]
     storage: list[StorageSpec] = field(default_factory=list)
     policy: Policy = field(default_factory=Policy)
+    # Upward reserve requirement per interval (reserve mode); None in base mode.
+    reserve_mw: np.ndarray | None = None
+    # Budget day of each interval (0, 1, ...) and the share of a daily budget each day
+    # gets (a part-day or a 23-hour DST day gets less); None: days of 24 h from the start.
+    day_of_interval: np.ndarray | None = None
+    day_share: np.ndarray | None = None
+    # Stochastic mode: (label, probability, demand per interval) per demand scenario;
+    # slow units (SourceSpec.is_slow) get one plan for all of them (lp_stochastic.py).
+    scenarios: list[tuple[str, float, np.ndarray]] | None = None
 
     @property
     def intervals(self) -> int:
         return len(self.demand_mw)
 
+    @property
+    def has_reserve(self) -> bool:
+        return self.reserve_mw is not None
+
+    def budget_days(self) -> tuple[np.ndarray, np.ndarray]:
+        """(day index per interval, budget share per day)."""
+        if self.day_of_interval is not None and self.day_share is not None:
+            return np.asarray(self.day_of_interval, dtype=int), np.asarray(self.day_share, float)
+        per_day = max(int(round(24 / self.dt_hours)), 1)
+        days = np.arange(self.intervals) // per_day
+        counts = np.bincount(days)
+        return days, np.minimum(counts * self.dt_hours / 24.0, 1.0)
+
+
+@dataclass
+class Shortfall:
+    constraint: str
+    target: float
+    achieved: float
+    shortfall: float
+    unit: str
+
+    def as_dict(self) -> dict:
+        return {
+            "constraint": self.constraint,
+            "target": self.target,
+            "achieved": self.achieved,
+            "shortfall": self.shortfall,
+            "unit": self.unit,
+        }
+
 
 @dataclass
 class DispatchSolution:
-    status: str  # optimal, optimal_with_shortfalls, infeasible
+    status: str  # optimal, optimal_with_shortfalls, infeasible, time_limit
     reason: str = ""
     objective: float | None = None
     power: dict[str, np.ndarray] = field(default_factory=dict)
     available: dict[str, np.ndarray] = field(default_factory=dict)
     curtailment: dict[str, np.ndarray] = field(default_factory=dict)
+    reserve: dict[str, np.ndarray] = field(default_factory=dict)  # sources and storage
+    cost: dict[str, np.ndarray] = field(default_factory=dict)  # per interval, sources+storage
+    co2: dict[str, np.ndarray] = field(default_factory=dict)  # t per interval
     charge: dict[str, np.ndarray] = field(default_factory=dict)
     discharge: dict[str, np.ndarray] = field(default_factory=dict)
     soc: dict[str, np.ndarray] = field(default_factory=dict)  # MWh at the end of each t
     shed: np.ndarray | None = None
     dump: np.ndarray | None = None
+    reserve_shortfall: np.ndarray | None = None
     price: np.ndarray | None = None  # balance dual, per MWh
+    shortfalls: list[Shortfall] = field(default_factory=list)
+    kpis: dict[str, float | None] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)  # names of conflicting constraints
+    stage_objectives: list[float] = field(default_factory=list)
+    # Stochastic mode: per scenario {label, probability, objective share, power by source}.
+    scenarios: list[dict] = field(default_factory=list)
     solver: str = ""
     solver_version: str = ""
     solve_seconds: float = 0.0
 
     @property
     def is_feasible(self) -> bool:
-        return self.status != "infeasible"
-
-
-def problem_validate(problem: DispatchProblem) -> None:
-    """Raise ValueError with a clear message for anything the LP cannot take."""
-    demand = np.asarray(problem.demand_mw, dtype=float)
-    if demand.ndim != 1 or len(demand) == 0:
-        raise ValueError("demand_mw must be a non-empty 1-D array.")
-    if not np.all(np.isfinite(demand)) or np.any(demand < 0):
-        raise ValueError("demand_mw must be finite and non-negative in every interval.")
-    if not (np.isfinite(problem.dt_hours) and problem.dt_hours > 0):
-        raise ValueError("dt_hours must be positive.")
-    names = [s.name for s in problem.sources] + [b.name for b in problem.storage]
-    if len(set(names)) != len(names):
-        raise ValueError("Source and storage names must be unique.")
-    for s in problem.sources:
-        availability = np.asarray(s.availability, dtype=float)
-        if availability.shape != demand.shape:
-            raise ValueError(
-                f"{s.name}: availability has {availability.size} values for "
-                f"{demand.size} intervals."
-            )
-        if (
-            not np.all(np.isfinite(availability))
-            or availability.min() < 0
-            or availability.max() > 1
-        ):
-            raise ValueError(f"{s.name}: availability must lie in [0, 1].")
-        if not s.capacity_mw >= 0:
-            raise ValueError(f"{s.name}: capacity_mw must be >= 0.")
-        if not 0 <= s.must_run_fraction <= 1:
-            raise ValueError(f"{s.name}: must_run_fraction must lie in [0, 1].")
-        if s.ramp_limit_per_hour is not None and not s.ramp_limit_per_hour >= 0:
-            raise ValueError(f"{s.name}: ramp_limit_per_hour must be >= 0.")
-        if not (np.isfinite(s.marginal_cost) and s.co2_t_per_mwh >= 0):
-            raise ValueError(f"{s.name}: marginal_cost must be finite and co2_t_per_mwh >= 0.")
-    for b in problem.storage:
-        if not (b.energy_mwh >= 0 and b.power_mw >= 0 and b.cycle_cost >= 0):
-            raise ValueError(f"{b.name}: energy, power and cycle cost must be >= 0.")
-        if not (0 < b.charge_efficiency <= 1 and 0 < b.discharge_efficiency <= 1):
-            raise ValueError(f"{b.name}: efficiencies must lie in (0, 1].")
-        if not 0 <= b.min_soc <= b.initial_soc <= b.max_soc <= 1:
-            raise ValueError(f"{b.name}: need 0 <= min_soc <= initial_soc <= max_soc <= 1.")
-    penalty_order_validate(problem.sources, problem.storage, problem.policy)
-
-
-def penalty_order_validate(
-    sources: list[SourceSpec], storage: list[StorageSpec], policy: Policy
-) -> None:
-    """VoLL > dump penalty > every marginal cost / round-trip efficiency.
-
-    Otherwise the LP would rather shed load than dump surplus, or rather dump
-    than run a real source, which is a plan nobody asked for.
-    """
-    if not policy.voll > policy.dump_penalty:
-        raise ValueError(
-            f"Penalty order: VoLL ({policy.voll:g}) must exceed the dump penalty "
-            f"({policy.dump_penalty:g})."
-        )
-    least_efficient = min(storage, key=lambda b: b.round_trip_efficiency, default=None)
-    costliest_cycle = max(storage, key=lambda b: b.cycle_cost, default=None)
-    worst_efficiency = least_efficient.round_trip_efficiency if least_efficient else 1.0
-    worst_cycle_cost = costliest_cycle.cycle_cost if costliest_cycle else 0.0
-    via = ""
-    if least_efficient is not None:
-        via = (
-            f" (through {least_efficient.name}, round trip {worst_efficiency:.4g}, and "
-            f"{costliest_cycle.name}'s cycle cost {worst_cycle_cost:g})"
-        )
-    for s in sources:
-        effective = abs(source_cost(s, policy)) / worst_efficiency + worst_cycle_cost
-        if not policy.dump_penalty > effective:
-            raise ValueError(
-                f"Penalty order: the dump penalty ({policy.dump_penalty:g}) must exceed "
-                f"{s.name}'s cost per MWh divided by the round-trip efficiency plus the "
-                f"cycle cost{via}: {effective:.4g}."
-            )
-
-
-def ramp_conflict(problem: DispatchProblem) -> str:
-    """Name a source whose ramp limit cannot follow its own bounds ("" if none).
-
-    Balance always has its shed and dump slacks and storage can idle, so a ramp
-    between moving must-run and availability bounds is the only way to make the
-    base LP infeasible; this says which one and where.
-    """
-    dt = problem.dt_hours
-    for s in problem.sources:
-        if s.ramp_limit_per_hour is None:
-            continue
-        step = s.ramp_limit_per_hour * s.capacity_mw * dt
-        upper = s.capacity_mw * np.asarray(s.availability, dtype=float)
-        lower = s.must_run_fraction * upper
-        reach_lo, reach_hi = lower[0], upper[0]
-        for t in range(1, problem.intervals):
-            reach_lo, reach_hi = max(lower[t], reach_lo - step), min(upper[t], reach_hi + step)
-            if reach_lo > reach_hi + 1e-9 * max(s.capacity_mw, 1.0):
-                return (
-                    f"ramp limit of {s.name} ({step:.6g} MW per interval) cannot follow its "
-                    f"must-run and availability bounds at interval {t} "
-                    f"(needs {lower[t]:.6g}..{upper[t]:.6g} MW)"
-                )
-    return ""
+        return self.status not in ("infeasible", "time_limit")
 
 
 def solve_dispatch(problem: DispatchProblem, backend: str = "highspy") -> DispatchSolution:
-    """Solve the base-mode dispatch; ValueError for input the LP must not take."""
+    """Solve the dispatch; ValueError for input the LP must not take."""
+    from optimization.lp_backends import BACKENDS
+    from optimization.lp_matrix import LpLayout, lp_matrices_build
+    from optimization.lp_results import solution_from_raw
+    from optimization.lp_validate import problem_validate, ramp_conflict
+
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}; use one of {sorted(BACKENDS)}.")
     problem_validate(problem)
-    n_t = problem.intervals
-    layout = LpLayout(len(problem.sources), len(problem.storage), n_t)
+    if problem.scenarios:
+        from optimization.lp_stochastic import solve_stochastic
+
+        return solve_stochastic(problem, backend)
+    layout = LpLayout(problem)
     matrices = lp_matrices_build(problem, layout)
-    raw = BACKENDS[backend](matrices, n_t)
+    raw = BACKENDS[backend](matrices)
     meta = {"solver": raw.solver, "solver_version": raw.version, "solve_seconds": raw.seconds}
     if raw.status != "optimal":
+        conflicts = [matrices.names.describe(item) for item in raw.conflicts]
+        conflicts = list(dict.fromkeys(conflicts))
         reason = ramp_conflict(problem) if raw.status == "infeasible" else ""
+        if not reason and conflicts:
+            reason = "conflicting constraints: " + ", ".join(conflicts[:12])
         reason = reason or f"{raw.solver} reported: {raw.message}"
         status = raw.status if raw.status in ("infeasible", "time_limit") else "infeasible"
-        return DispatchSolution(status=status, reason=reason, **meta)
+        return DispatchSolution(status=status, reason=reason, conflicts=conflicts, **meta)
+    return solution_from_raw(problem, layout, matrices, raw, meta)
 
-    x = np.clip(raw.x, matrices.col_lower, matrices.col_upper)
-    solution = DispatchSolution(status="optimal", objective=raw.objective, **meta)
-    for g, s in enumerate(problem.sources):
-        available = s.capacity_mw * np.asarray(s.availability, dtype=float)
-        solution.power[s.name] = x[layout.p(g)]
-        solution.available[s.name] = available
-        spilled = np.maximum(available - x[layout.p(g)], 0.0)
-        solution.curtailment[s.name] = spilled if s.renewable else np.zeros(n_t)
-    for b, unit in enumerate(problem.storage):
-        solution.charge[unit.name] = x[layout.ch(b)]
-        solution.discharge[unit.name] = x[layout.dis(b)]
-        solution.soc[unit.name] = x[layout.soc(b)]
-    solution.shed, solution.dump = x[layout.shed], x[layout.dump]
-    if raw.balance_dual is not None:
-        solution.price = raw.balance_dual / problem.dt_hours
-    peak = max(float(np.max(problem.demand_mw)), 1.0)
-    if solution.shed.max() > SHORTFALL_TOLERANCE * peak:
-        solution.status = "optimal_with_shortfalls"
-        unserved = float(solution.shed.sum() * problem.dt_hours)
-        solution.reason = f"{unserved:.6g} MWh of demand cannot be served by the fleet"
-    return solution
+
+def dispatch_conflicts(problem: DispatchProblem) -> list[str]:
+    """Names of constraints that cannot hold together ([] if the problem is feasible).
+
+    A quick check before a dispatch is accepted: the hard constraints alone, with no
+    objective (ValueError for input the LP must not take).
+    """
+    from dataclasses import replace
+
+    from optimization.lp_backends import solve_highspy
+    from optimization.lp_matrix import LpLayout, lp_matrices_build
+    from optimization.lp_validate import problem_validate, ramp_conflict
+
+    problem_validate(problem)
+    layout = LpLayout(problem)
+    matrices = lp_matrices_build(problem, layout)
+    raw = solve_highspy(replace(matrices, stages=[], cost=np.zeros_like(matrices.cost)))
+    if raw.status != "infeasible":
+        return []
+    conflicts = list(dict.fromkeys(matrices.names.describe(item) for item in raw.conflicts))
+    return conflicts or [ramp_conflict(problem) or "the fleet's hard constraints"]
+
+
+# Re-exported for the callers that import them from here.
+from optimization.lp_validate import (  # noqa: E402
+    penalty_order_validate,
+    problem_validate,
+    ramp_conflict,
+)
+
+__all__ = [
+    "DispatchProblem",
+    "DispatchSolution",
+    "Policy",
+    "Shortfall",
+    "dispatch_conflicts",
+    "SourceSpec",
+    "StorageSpec",
+    "penalty_order_validate",
+    "problem_validate",
+    "ramp_conflict",
+    "solve_dispatch",
+]

@@ -1,14 +1,26 @@
-"""The two solver backends: HiGHS through highspy, and scipy's linprog(method="highs")."""
+"""Lexicographic solve on two backends: HiGHS through highspy, and scipy's linprog.
+
+Both run the same stages (lp_matrix._stages): minimise unserved energy and reserve
+shortfall, hold that optimum, minimise policy shortfalls, hold that, then minimise the
+full cost. A stage whose optimum is zero fixes its slacks at zero by column bounds (so
+the final balance duals stay clean prices); otherwise a row keeps it within a small
+tolerance of its optimum.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
 from optimization.lp_matrix import LpMatrices
+
+STAGE_ZERO = 1e-9  # currency: a stage optimum this small is zero, its slacks fixed at 0
+STAGE_ABS_TOL = 1e-6  # otherwise a row keeps the stage within these of its optimum
+STAGE_REL_TOL = 1e-7
+IIS_BOUNDS = {2: "lower", 3: "upper", 4: "upper"}
 
 
 @dataclass
@@ -21,15 +33,26 @@ class RawResult:
     solver: str
     version: str
     seconds: float
+    stage_objectives: list[float] = field(default_factory=list)
+    conflicts: list[tuple[str, int, str]] = field(default_factory=list)
 
 
-def solve_highspy(m: LpMatrices, n_balance: int) -> RawResult:
+def _stage_hold(objective: np.ndarray, value: float):
+    """What keeps a stage at its optimum: ('zero', columns) or ('row', columns, values, hi)."""
+    columns = np.flatnonzero(objective)
+    if value <= STAGE_ZERO:
+        return ("zero", columns)
+    return ("row", columns, objective[columns], value + STAGE_REL_TOL * abs(value) + STAGE_ABS_TOL)
+
+
+def solve_highspy(m: LpMatrices) -> RawResult:
     import highspy
 
     csc = m.a.tocsc()
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = csc.shape[1], csc.shape[0]
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = m.cost, m.col_lower, m.col_upper
+    objectives = [stage[1] for stage in m.stages] + [m.cost]
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = objectives[0], m.col_lower, m.col_upper
     lp.row_lower_, lp.row_upper_ = m.row_lower, m.row_upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = csc.shape[1], csc.shape[0]
@@ -41,28 +64,62 @@ def solve_highspy(m: LpMatrices, n_balance: int) -> RawResult:
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.passModel(lp)
-    started = time.perf_counter()
-    highs.run()
-    seconds = time.perf_counter() - started
-    model_status = highs.getModelStatus()
-    message = highs.modelStatusToString(model_status)
     statuses = {
         highspy.HighsModelStatus.kOptimal: "optimal",
         highspy.HighsModelStatus.kInfeasible: "infeasible",
         highspy.HighsModelStatus.kTimeLimit: "time_limit",
     }
-    status = statuses.get(model_status, "error")
-    x = dual = objective = None
-    if status == "optimal":
-        solution = highs.getSolution()
-        x = np.asarray(solution.col_value)
-        if solution.dual_valid:
-            dual = np.asarray(solution.row_dual)[:n_balance]
-        objective = highs.getInfo().objective_function_value
-    return RawResult(status, message, x, dual, objective, "highs", highs.version(), seconds)
+    all_columns = np.arange(csc.shape[1], dtype=np.int32)
+    seconds, stage_values = 0.0, []
+    for number, objective in enumerate(objectives):
+        if number:
+            hold = _stage_hold(objectives[number - 1], stage_values[-1])
+            columns = hold[1].astype(np.int32)
+            if hold[0] == "zero":
+                zeros = np.zeros(len(columns))
+                highs.changeColsBounds(len(columns), columns, zeros, zeros)
+            else:
+                highs.addRow(-highspy.kHighsInf, hold[3], len(columns), columns, hold[2])
+            highs.changeColsCost(len(all_columns), all_columns, objective)
+        started = time.perf_counter()
+        highs.run()
+        seconds += time.perf_counter() - started
+        model_status = highs.getModelStatus()
+        status = statuses.get(model_status, "error")
+        if status != "optimal":
+            message = highs.modelStatusToString(model_status)
+            conflicts = _highs_conflicts(highs) if status == "infeasible" else []
+            return RawResult(status, message, None, None, None, "highs", highs.version(),
+                             seconds, stage_values, conflicts)  # fmt: skip
+        stage_values.append(highs.getInfo().objective_function_value)
+    solution = highs.getSolution()
+    x = np.asarray(solution.col_value)
+    dual = np.asarray(solution.row_dual)[m.balance_rows] if solution.dual_valid else None
+    return RawResult("optimal", "Optimal", x, dual, stage_values[-1], "highs", highs.version(),
+                     seconds, stage_values)  # fmt: skip
 
 
-def solve_scipy(m: LpMatrices, n_balance: int) -> RawResult:
+def _highs_conflicts(highs) -> list[tuple[str, int, str]]:
+    """An irreducible infeasible subsystem as (row|column, index, bound) triples."""
+    try:
+        status, iis = highs.getIis()
+    except Exception:  # an older highspy without IIS: the caller still has a reason
+        return []
+    if not iis.valid_:
+        return []
+    found = [
+        ("row", int(i), IIS_BOUNDS.get(int(b), "upper"))
+        for i, b in zip(iis.row_index_, iis.row_bound_, strict=False)
+    ]
+    found += [
+        ("column", int(i), IIS_BOUNDS.get(int(b), "upper"))
+        for i, b in zip(iis.col_index_, iis.col_bound_, strict=False)
+        if int(b) in IIS_BOUNDS
+    ]
+    return found
+
+
+def solve_scipy(m: LpMatrices) -> RawResult:
     import scipy
     from scipy.optimize import linprog
 
@@ -71,26 +128,43 @@ def solve_scipy(m: LpMatrices, n_balance: int) -> RawResult:
     has_lower = ~equal & np.isfinite(m.row_lower)
     a_ub = sp.vstack([m.a[has_upper], -m.a[has_lower]], format="csr")
     b_ub = np.concatenate([m.row_upper[has_upper], -m.row_lower[has_lower]])
-    started = time.perf_counter()
-    result = linprog(
-        m.cost,
-        A_ub=a_ub if a_ub.shape[0] else None,
-        b_ub=b_ub if a_ub.shape[0] else None,
-        A_eq=m.a[equal],
-        b_eq=m.row_lower[equal],
-        bounds=np.column_stack([m.col_lower, m.col_upper]),
-        method="highs",
-    )
-    seconds = time.perf_counter() - started
-    status = {0: "optimal", 1: "time_limit", 2: "infeasible"}.get(result.status, "error")
-    x = dual = objective = None
-    if status == "optimal":
-        x, objective = result.x, float(result.fun)
-        # The balance rows come first among the equalities, in order.
-        dual = np.asarray(result.eqlin.marginals)[:n_balance]
-    return RawResult(
-        status, result.message, x, dual, objective, "scipy-highs", scipy.__version__, seconds
-    )
+    a_eq, b_eq = m.a[equal], m.row_lower[equal]
+    upper = m.col_upper.copy()
+    objectives = [stage[1] for stage in m.stages] + [m.cost]
+    seconds, stage_values, result = 0.0, [], None
+    for number, objective in enumerate(objectives):
+        if number:
+            hold = _stage_hold(objectives[number - 1], stage_values[-1])
+            if hold[0] == "zero":
+                upper[hold[1]] = 0.0
+            else:
+                row = sp.csr_matrix(
+                    (hold[2], (np.zeros(len(hold[1]), dtype=int), hold[1])),
+                    shape=(1, len(objective)),
+                )
+                a_ub = sp.vstack([a_ub, row], format="csr")
+                b_ub = np.append(b_ub, hold[3])
+        started = time.perf_counter()
+        result = linprog(
+            objective,
+            A_ub=a_ub if a_ub.shape[0] else None,
+            b_ub=b_ub if a_ub.shape[0] else None,
+            A_eq=a_eq,
+            b_eq=b_eq,
+            bounds=np.column_stack([m.col_lower, upper]),
+            method="highs",
+        )
+        seconds += time.perf_counter() - started
+        status = {0: "optimal", 1: "time_limit", 2: "infeasible"}.get(result.status, "error")
+        if status != "optimal":
+            return RawResult(status, result.message, None, None, None, "scipy-highs",
+                             scipy.__version__, seconds, stage_values)  # fmt: skip
+        stage_values.append(float(result.fun))
+    # The balance rows come first among the equalities, in order.
+    n_balance = m.balance_rows.stop - m.balance_rows.start
+    dual = np.asarray(result.eqlin.marginals)[:n_balance]
+    return RawResult("optimal", result.message, result.x, dual, stage_values[-1], "scipy-highs",
+                     scipy.__version__, seconds, stage_values)  # fmt: skip
 
 
 BACKENDS = {"highspy": solve_highspy, "scipy": solve_scipy}

@@ -13,14 +13,14 @@ CAPACITY_MW_MAX = 100_000.0  # more than any single plant or interconnector
 CO2_T_PER_MWH_MAX = 5.0  # lignite emits about 1.2; 5 leaves room for odd accounting
 ENERGY_OR_POWER_MAX = 1_000_000.0  # MWh or MW of one storage unit
 DAILY_BUDGET_MWH_MAX = 10_000_000.0
-# The LP needs VoLL (default 10 000) > dump penalty (default 1 000) > |marginal cost +
-# CO2 price x CO2| / worst round-trip efficiency + worst cycle cost (optimization.md,
-# lp.penalty_order_validate, lp.Policy). A bound of 5 000 (or -1 000: the check takes
-# the magnitude) would break that order with the default policy on its own, so a source
-# alone keeps a 10 % margin below the dump penalty (900); subsidised renewables bid a
-# few tens below zero, so -500 is generous. What field bounds cannot bound is a source
-# combined with storage losses (900 / 0.81 = 1 111): fleet.py checks the whole fleet
-# against the default policy on every API write, and dispatch answers 422 otherwise.
+# The LP needs VoLL (10 000) > reserve shortfall (5 000) > dump (3 000) > policy
+# shortfalls (2 000) > terminal SoC (1 000) > |marginal cost + CO2 price x CO2| / worst
+# round-trip efficiency + worst cycle cost (defaults of lp.Policy; optimization.md,
+# lp_validate.penalty_order_validate). A source alone keeps a 10 % margin below the
+# lowest default penalty (900); subsidised renewables bid a few tens below zero, so -500
+# is generous. What field bounds cannot bound is a source combined with storage losses
+# (900 / 0.81 = 1 111): fleet.py checks the whole fleet against the default policy on
+# every API write, and dispatch answers 422 otherwise.
 MARGINAL_COST_MIN, MARGINAL_COST_MAX = -500.0, 900.0
 # Battery degradation costs tens per MWh; 500 still lets a free source pass the order.
 CYCLE_COST_MAX = 500.0
@@ -59,6 +59,23 @@ efficiency = bounded(
     1,
     why="Below 0.5 per direction (a round trip under 0.25) it is not a battery.",
 )
+
+
+class AvailabilityModel(models.TextChoices):
+    PROFILE = "profile"
+    PV = "pv"
+    WIND = "wind"
+
+
+def validate_turbine_type(value: str) -> None:
+    from optimization.availability_weather import turbine_types
+
+    if value and value not in turbine_types():
+        raise ValidationError(
+            f"{value!r} is not in windpowerlib's shipped turbine library "
+            f"(for example: {', '.join(turbine_types()[:5])}).",
+            code="unknown_turbine",
+        )
 
 
 class GenerationSource(models.Model):
@@ -101,6 +118,38 @@ class GenerationSource(models.Model):
         blank=True,
         help_text="24 per-unit values, one per local hour of the day (empty: constant)",
     )
+    availability_model = models.CharField(
+        max_length=8,
+        choices=AvailabilityModel.choices,
+        default=AvailabilityModel.PROFILE,
+        help_text="pv and wind derive availability from the city's weather rows and fall "
+        "back to clear sky (pv) or the stored profile (wind) when the horizon has none",
+    )
+    pv_tilt_deg = models.FloatField(
+        null=True, blank=True, validators=bounded(0, 90, "degrees"),
+        help_text="panel tilt (empty: 20 degrees)",
+    )  # fmt: skip
+    pv_azimuth_deg = models.FloatField(
+        null=True, blank=True, validators=bounded(0, 360, "degrees"),
+        help_text="panel azimuth, 180 = south (empty: facing the equator)",
+    )  # fmt: skip
+    hub_height_m = models.FloatField(
+        null=True, blank=True, validators=bounded(10, 250, "m"),
+        help_text="wind turbine hub height (empty: 100 m)",
+    )  # fmt: skip
+    turbine_type = models.CharField(
+        max_length=40, blank=True, validators=[validate_turbine_type],
+        help_text="a turbine of windpowerlib's shipped library, e.g. E-126/4200 (empty: that)",
+    )  # fmt: skip
+    reserve_fraction = models.FloatField(
+        default=1, validators=fraction,
+        help_text="share of capacity that may be held as upward reserve (weather-driven "
+        "sources give none)",
+    )  # fmt: skip
+    reserve_cost = models.FloatField(
+        default=0, validators=bounded(0, MARGINAL_COST_MAX, "per MW per hour"),
+        help_text="cost of holding one MW of upward reserve for one hour",
+    )  # fmt: skip
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -130,6 +179,10 @@ class StorageUnit(models.Model):
     cycle_cost = models.FloatField(
         default=0, validators=bounded(0, CYCLE_COST_MAX, "per MWh"), help_text="per MWh out"
     )
+    terminal_soc = models.FloatField(
+        null=True, blank=True, validators=fraction,
+        help_text="soft target for the SoC at the end of a plan (empty: the initial SoC)",
+    )  # fmt: skip
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -144,6 +197,14 @@ class StorageUnit(models.Model):
     @property
     def round_trip_efficiency(self) -> float:
         return self.charge_efficiency * self.discharge_efficiency
+
+    def clean(self) -> None:
+        soc = (self.min_soc, self.initial_soc, self.max_soc)
+        if None not in soc and not soc[0] <= soc[1] <= soc[2]:
+            raise ValidationError("Need min_soc <= initial_soc <= max_soc.")
+        terminal = self.terminal_soc
+        if terminal is not None and None not in soc and not soc[0] <= terminal <= soc[2]:
+            raise ValidationError({"terminal_soc": "Must lie between min_soc and max_soc."})
 
 
 class DispatchRun(models.Model):
@@ -180,6 +241,22 @@ class DispatchRun(models.Model):
     interval_prices = models.JSONField(
         default=list, blank=True, help_text="balance dual per interval (per MWh), in time order"
     )
+    interval_reserve = models.JSONField(
+        default=list, blank=True,
+        help_text="[required MW, shortfall MW] per interval in time order (reserve mode)",
+    )  # fmt: skip
+    reserve_shortfall_mwh = models.FloatField(null=True, blank=True)
+    kpis = models.JSONField(default=dict, blank=True)
+    shortfalls = models.JSONField(
+        default=list, blank=True, help_text="[{constraint, target, achieved, shortfall, unit}]"
+    )
+    availability_basis = models.JSONField(
+        default=dict, blank=True, help_text="per source: where its availability came from"
+    )
+    conflicts = models.JSONField(
+        default=list, blank=True, help_text="names of the conflicting constraints (infeasible)"
+    )
+    build_seconds = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -210,6 +287,7 @@ class EnergyMix(models.Model):
     charge_mw = models.FloatField(null=True, blank=True)
     discharge_mw = models.FloatField(null=True, blank=True)
     soc_mwh = models.FloatField(null=True, blank=True)
+    reserve_mw = models.FloatField(null=True, blank=True, help_text="upward reserve held")
     cost = models.FloatField(default=0)
     co2_t = models.FloatField(default=0)
 

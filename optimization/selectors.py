@@ -54,31 +54,53 @@ def dispatch_run_get_for_user(user, dispatch_run_id) -> DispatchRun:
 
 
 def dispatch_run_intervals(dispatch_run: DispatchRun) -> list[dict]:
-    """Per interval: demand, price, MW per source, storage charge/discharge/SoC, unserved."""
+    """Per interval: demand, price, reserve, MW per source (with its details), storage."""
     demand = dict(
         Forecast.objects.filter(run_id=dispatch_run.forecast_run_id).values_list(
             "timestamp", "demand"
         )
     )
-    intervals: dict = defaultdict(lambda: {"allocation": {}, "storage": {}, "unserved": 0.0})
+    intervals: dict = defaultdict(
+        lambda: {"allocation": {}, "sources": {}, "storage": {}, "unserved": 0.0}
+    )
     rows = EnergyMix.objects.filter(dispatch_run=dispatch_run).order_by("timestamp", "pk")
     for row in rows.values(
-        "timestamp", "source_name", "source_id", "storage_id", "allocation", "charge_mw",
-        "discharge_mw", "soc_mwh",
+        "timestamp", "source_name", "source_id", "storage_id", "allocation", "available_mw",
+        "curtailed_mw", "reserve_mw", "charge_mw", "discharge_mw", "soc_mwh", "cost", "co2_t",
     ):  # fmt: skip
         interval = intervals[row["timestamp"]]
+        name = row["source_name"]
         if row["storage_id"] is not None or row["soc_mwh"] is not None:
-            interval["storage"][row["source_name"]] = {
+            interval["storage"][name] = {
                 "charge": row["charge_mw"],
                 "discharge": row["discharge_mw"],
                 "soc": row["soc_mwh"],
+                "reserve": row["reserve_mw"],
+                "cost": row["cost"],
             }
-        elif row["source_name"] == UNSERVED and row["source_id"] is None:
+        elif name == UNSERVED and row["source_id"] is None:
             interval["unserved"] = row["allocation"]
         else:
-            interval["allocation"][row["source_name"]] = row["allocation"]
-    prices = dict(zip(sorted(demand), dispatch_run.interval_prices or [], strict=False))
+            interval["allocation"][name] = row["allocation"]
+            interval["sources"][name] = {
+                "power": row["allocation"],
+                "available": row["available_mw"],
+                "curtailed": row["curtailed_mw"],
+                "reserve": row["reserve_mw"],
+                "cost": row["cost"],
+                "co2_t": row["co2_t"],
+            }
+    ordered = sorted(demand)
+    prices = dict(zip(ordered, dispatch_run.interval_prices or [], strict=False))
+    reserve = dict(zip(ordered, dispatch_run.interval_reserve or [], strict=False))
     return [
-        {"timestamp": ts, "demand": demand.get(ts), "price": prices.get(ts), **intervals[ts]}
+        {
+            "timestamp": ts,
+            "demand": demand.get(ts),
+            "price": prices.get(ts),
+            "reserve_required": reserve[ts][0] if ts in reserve else None,
+            "reserve_shortfall": reserve[ts][1] if ts in reserve else None,
+            **intervals[ts],
+        }
         for ts in sorted(intervals)
     ]

@@ -23,6 +23,7 @@ VOLL_RANGE = (1_000.0, 1_000_000.0)
 CO2_PRICE_RANGE = (0.0, 10_000.0)
 DUMP_PENALTY_RANGE = (0.0, 1_000_000.0)
 CO2_CAP_RANGE = (0.0, 1e9)  # t per dispatch horizon
+PENALTY_RANGE = (0.0, 1_000_000.0)
 
 
 class StrictFloatField(serializers.FloatField):
@@ -82,8 +83,28 @@ class GenerationSourceSerializer(_FleetItemSerializer):
         fields = [
             "id", "name", "kind", "capacity_mw", "marginal_cost", "co2_t_per_mwh", "renewable",
             "ramp_limit", "must_run_fraction", "daily_energy_budget_mwh", "availability",
-            "availability_profile", "is_active",
+            "availability_profile", "availability_model", "pv_tilt_deg", "pv_azimuth_deg",
+            "hub_height_m", "turbine_type", "reserve_fraction", "reserve_cost", "is_active",
         ]  # fmt: skip
+
+    def validate(self, attrs):
+        def value(field):
+            return attrs.get(field, getattr(self.instance, field, None))
+
+        must_run, budget = value("must_run_fraction") or 0.0, value("daily_energy_budget_mwh")
+        availability = value("availability")
+        floor_mw = must_run * (value("capacity_mw") or 0.0) * (1.0 if availability is None
+                                                               else availability)  # fmt: skip
+        if budget is not None and floor_mw * HOURS_PER_DAY > budget + 1e-9:
+            raise serializers.ValidationError(
+                {
+                    "daily_energy_budget_mwh": [
+                        f"The must-run floor alone needs {floor_mw * HOURS_PER_DAY:g} MWh a "
+                        f"day, more than the daily budget of {budget:g} MWh."
+                    ]
+                }
+            )
+        return attrs
 
     def validate_availability_profile(self, value):
         if value in (None, []):
@@ -108,8 +129,8 @@ class StorageUnitSerializer(_FleetItemSerializer):
         model = StorageUnit
         fields = [
             "id", "name", "energy_mwh", "power_mw", "charge_efficiency", "discharge_efficiency",
-            "round_trip_efficiency", "initial_soc", "min_soc", "max_soc", "cycle_cost",
-            "is_active",
+            "round_trip_efficiency", "initial_soc", "min_soc", "max_soc", "terminal_soc",
+            "cycle_cost", "is_active",
         ]  # fmt: skip
 
     def validate(self, attrs):
@@ -119,10 +140,18 @@ class StorageUnitSerializer(_FleetItemSerializer):
             )
             for field in ("min_soc", "initial_soc", "max_soc")
         }
+        soc["terminal_soc"] = attrs.get(
+            "terminal_soc", getattr(self.instance, "terminal_soc", None)
+        )
         if not soc["min_soc"] <= soc["initial_soc"] <= soc["max_soc"]:
             raise serializers.ValidationError(
                 "Need min_soc <= initial_soc <= max_soc "
                 f"(got {soc['min_soc']:g}, {soc['initial_soc']:g}, {soc['max_soc']:g})."
+            )
+        terminal = soc["terminal_soc"]
+        if terminal is not None and not soc["min_soc"] <= terminal <= soc["max_soc"]:
+            raise serializers.ValidationError(
+                {"terminal_soc": [f"Must lie between min_soc and max_soc (got {terminal:g})."]}
             )
         return attrs
 
@@ -133,6 +162,11 @@ class PolicySerializer(serializers.Serializer):
     dump_penalty = _bounded_float(*DUMP_PENALTY_RANGE, "per MWh", required=False)
     co2_cap = _bounded_float(*CO2_CAP_RANGE, "t", required=False)
     min_renewable_share = _bounded_float(0, 1, required=False)
+    reserve_shortfall_penalty = _bounded_float(*PENALTY_RANGE, "per MWh", required=False)
+    renewable_shortfall_penalty = _bounded_float(*PENALTY_RANGE, "per MWh", required=False)
+    co2_shortfall_penalty = _bounded_float(*PENALTY_RANGE, "per t", required=False)
+    terminal_soc_penalty = _bounded_float(*PENALTY_RANGE, "per MWh", required=False)
+    allow_dump = serializers.BooleanField(required=False)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -147,7 +181,8 @@ class PolicySerializer(serializers.Serializer):
 
 class DispatchRequestSerializer(serializers.Serializer):
     forecast_run = serializers.IntegerField(min_value=1)
-    mode = serializers.ChoiceField(choices=DispatchRun.Mode.choices, default=DispatchRun.Mode.BASE)
+    # Empty: reserve when the forecast has an upper quantile, else base.
+    mode = serializers.ChoiceField(choices=DispatchRun.Mode.choices, required=False)
     policy = PolicySerializer(required=False)
 
 
@@ -159,7 +194,8 @@ class DispatchRunSerializer(serializers.ModelSerializer):
         model = DispatchRun
         fields = [
             "id", "forecast_run", "job", "mode", "policy", "status", "status_reason",
-            "objective", "solver", "solver_version", "solve_seconds", "created_at", "totals",
+            "objective", "solver", "solver_version", "solve_seconds", "build_seconds",
+            "created_at", "totals", "kpis", "shortfalls", "conflicts", "availability_basis",
             "intervals",
         ]  # fmt: skip
 
@@ -171,6 +207,7 @@ class DispatchRunSerializer(serializers.ModelSerializer):
             "renewable_share": run.renewable_share,
             "curtailment_mwh": run.curtailment_mwh,
             "unserved_mwh": run.unserved_mwh,
+            "reserve_shortfall_mwh": run.reserve_shortfall_mwh,
         }
 
     def get_intervals(self, run: DispatchRun) -> list[dict]:

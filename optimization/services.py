@@ -4,64 +4,48 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 import numpy as np
-import pandas as pd
 from django.db import transaction
 
 from energy_site.api import ApiError
 from forecasts.models import ForecastRun, Job
 from forecasts.services.jobs import JobError, job_create, job_enqueue, job_progress, request_key_for
-from optimization.availability import source_availability
+from optimization.dispatch_inputs import (
+    DispatchInputs,
+    dispatch_inputs_build,
+    forecast_has_quantiles,
+    policy_from_params,
+    source_spec,
+    storage_spec,
+)
 from optimization.lp import (
-    DispatchProblem,
     DispatchSolution,
-    Policy,
-    SourceSpec,
-    StorageSpec,
+    dispatch_conflicts,
     penalty_order_validate,
     solve_dispatch,
 )
 from optimization.models import DispatchRun, EnergyMix, GenerationSource, StorageUnit
 from optimization.selectors import UNSERVED, sources_for_city, storage_for_city
 
-SUPPORTED_MODES = (DispatchRun.Mode.BASE,)
-POLICY_FIELDS = ("voll", "co2_price", "dump_penalty")
-# Accepted by the API contract but only honoured by a later formulation.
-POLICY_FIELDS_NOT_YET = ("co2_cap", "min_renewable_share")
+SUPPORTED_MODES = (DispatchRun.Mode.BASE, DispatchRun.Mode.RESERVE, DispatchRun.Mode.STOCHASTIC)
+
+__all__ = [
+    "dispatch_run_create",
+    "dispatch_run_execute",
+    "dispatch_job_execute",
+    "policy_from_params",
+    "source_spec",
+    "storage_spec",
+]
 
 
-def policy_from_params(params: dict | None) -> Policy:
-    params = params or {}
-    return Policy(**{key: float(params[key]) for key in POLICY_FIELDS if key in params})
-
-
-def source_spec(source: GenerationSource, availability: np.ndarray) -> SourceSpec:
-    return SourceSpec(
-        name=source.name,
-        kind=source.kind,
-        capacity_mw=source.capacity_mw,
-        availability=availability,
-        marginal_cost=source.marginal_cost,
-        co2_t_per_mwh=source.co2_t_per_mwh,
-        renewable=source.renewable,
-        must_run_fraction=source.must_run_fraction,
-        ramp_limit_per_hour=source.ramp_limit,
-    )
-
-
-def storage_spec(unit: StorageUnit) -> StorageSpec:
-    return StorageSpec(
-        name=unit.name,
-        energy_mwh=unit.energy_mwh,
-        power_mw=unit.power_mw,
-        charge_efficiency=unit.charge_efficiency,
-        discharge_efficiency=unit.discharge_efficiency,
-        initial_soc=unit.initial_soc,
-        min_soc=unit.min_soc,
-        max_soc=unit.max_soc,
-        cycle_cost=unit.cycle_cost,
-    )
+def dispatch_mode_resolve(forecast_run: ForecastRun, mode: str | None) -> str:
+    """reserve is the default when the forecast has an upper quantile, else base."""
+    if mode:
+        return mode
+    return DispatchRun.Mode.RESERVE if forecast_has_quantiles(forecast_run) else "base"
 
 
 def _fleet_fingerprint(sources: list[GenerationSource], units: list[StorageUnit]) -> str:
@@ -77,22 +61,24 @@ def dispatch_run_create(
     *,
     forecast_run: ForecastRun,
     user,
-    mode: str = "base",
+    mode: str | None = None,
     policy: dict | None = None,
     idempotency_key: str = "",
 ) -> tuple[DispatchRun, Job]:
-    """Accept a dispatch request: validate, create (or reuse) the job, enqueue it."""
+    """Accept a dispatch request: validate, create (or reuse) the job, enqueue it.
+
+    Input whose hard constraints cannot hold together is refused here with 422 and
+    the names of the conflicting constraints, so no job is made for it.
+    """
     from optimization.tasks import optimize_dispatch  # the task imports this module
 
     policy = dict(policy or {})
+    mode = dispatch_mode_resolve(forecast_run, mode)
     if mode not in SUPPORTED_MODES:
         raise ApiError(
-            422, "not_supported", f"Mode {mode!r} is not available yet; use mode 'base'."
-        )
-    not_yet = sorted(set(policy) & set(POLICY_FIELDS_NOT_YET))
-    if not_yet:
-        raise ApiError(
-            422, "not_supported", f"Policy {', '.join(not_yet)} is not supported in base mode."
+            422,
+            "not_supported",
+            f"Mode {mode!r} is not available; use base, reserve or stochastic.",
         )
     city = forecast_run.city
     sources = list(sources_for_city(city, active_only=True))
@@ -104,9 +90,11 @@ def dispatch_run_create(
             [source_spec(s, np.ones(1)) for s in sources],
             [storage_spec(u) for u in units],
             policy_from_params(policy),
+            reserve=mode == DispatchRun.Mode.RESERVE,
         )
     except ValueError as exc:
         raise ApiError(422, "invalid_policy", str(exc), {"policy": policy}) from None
+    _feasibility_require(forecast_run, mode, policy)
 
     params = {"forecast_run": forecast_run.pk, "mode": mode, "policy": policy}
     key = request_key_for(
@@ -129,50 +117,37 @@ def dispatch_run_create(
     return dispatch_run, job
 
 
-def dispatch_problem_build(
-    dispatch_run: DispatchRun,
-) -> tuple[DispatchProblem, list, list[GenerationSource], list[StorageUnit]]:
-    """The LP input of a run: q50 demand of its points and the city's active fleet."""
-    forecast_run = dispatch_run.forecast_run
-    city = forecast_run.city
-    points = list(forecast_run.points.order_by("timestamp"))
-    if not points:
-        raise JobError("no_forecast_points", "The forecast run has no points to dispatch.")
-    dt_hours = city.resolution_minutes / 60
-    timestamps = pd.DatetimeIndex([p.timestamp for p in points]).tz_convert("UTC")
-    steps = (timestamps[1:] - timestamps[:-1]).total_seconds().to_numpy() / 3600
-    if len(steps) and not np.allclose(steps, dt_hours):
-        raise JobError(
-            "irregular_forecast",
-            f"Forecast points must be {city.resolution_minutes} minutes apart, "
-            f"found steps of {sorted({round(float(step) * 60, 3) for step in steps})} minutes.",
+def _feasibility_require(forecast_run: ForecastRun, mode: str, policy: dict) -> None:
+    """422 with the conflicting constraints' names when the hard constraints clash."""
+    try:
+        inputs = dispatch_inputs_build(forecast_run, mode=mode, policy=policy)
+        conflicts = dispatch_conflicts(inputs.problem)
+    except JobError as exc:
+        raise ApiError(422, exc.code, exc.message, exc.details) from None
+    except ValueError as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+    if conflicts:
+        raise ApiError(
+            422,
+            "infeasible",
+            "The fleet's hard constraints cannot all hold for this forecast: "
+            + ", ".join(conflicts[:12])
+            + ("" if len(conflicts) <= 12 else f" and {len(conflicts) - 12} more"),
+            {"constraints": conflicts},
         )
-    sources = list(sources_for_city(city, active_only=True))
-    units = list(storage_for_city(city, active_only=True))
-    if not sources:
-        raise JobError("no_sources", f"{city.name} has no active generation source.")
-    where = {"timezone": city.timezone, "latitude": city.latitude, "longitude": city.longitude}
-    specs = [
-        source_spec(s, source_availability(s, timestamps, dt_hours=dt_hours, **where))
-        for s in sources
-    ]
-    problem = DispatchProblem(
-        demand_mw=np.array([p.demand for p in points], dtype=float),
-        dt_hours=dt_hours,
-        sources=specs,
-        storage=[storage_spec(u) for u in units],
-        policy=policy_from_params(dispatch_run.policy),
-    )
-    return problem, points, sources, units
 
 
 def dispatch_run_execute(dispatch_run: DispatchRun, job: Job | None = None) -> DispatchRun:
     """Solve a run and store its energy mix and totals (re-running replaces them)."""
-    problem, points, sources, units = dispatch_problem_build(dispatch_run)
+    started = time.perf_counter()
+    inputs = dispatch_inputs_build(
+        dispatch_run.forecast_run, mode=dispatch_run.mode, policy=dispatch_run.policy
+    )
+    build_seconds = time.perf_counter() - started
     if job is not None:
         job_progress(job, 20)
     try:
-        solution = solve_dispatch(problem)
+        solution = solve_dispatch(inputs.problem)
     except ValueError as exc:
         _dispatch_run_fail(dispatch_run, f"invalid input: {exc}")
         raise JobError("invalid_input", str(exc), {"dispatch": dispatch_run.pk}) from None
@@ -183,13 +158,14 @@ def dispatch_run_execute(dispatch_run: DispatchRun, job: Job | None = None) -> D
         raise JobError(
             solution.status,
             f"The dispatch is {solution.status.replace('_', ' ')}: {solution.reason}",
-            {"dispatch": dispatch_run.pk},
+            {"dispatch": dispatch_run.pk, "constraints": solution.conflicts},
         )
-    rows = _mix_rows(dispatch_run, problem, solution, points, sources, units)
+    rows = _mix_rows(dispatch_run, inputs, solution)
     with transaction.atomic():
         EnergyMix.objects.filter(dispatch_run=dispatch_run).delete()
         EnergyMix.objects.bulk_create(rows, batch_size=2000)
-        _totals_apply(dispatch_run, problem, solution)
+        _totals_apply(dispatch_run, inputs, solution)
+        dispatch_run.build_seconds = build_seconds
         dispatch_run.save()
     return dispatch_run
 
@@ -211,10 +187,15 @@ def _dispatch_run_fail(
             else DispatchRun.Status.INFEASIBLE
         )
         dispatch_run.status_reason = reason
-        for name in ("objective", "demand_mwh", "total_cost", "total_co2_t", "renewable_share"):
+        for name in (
+            "objective", "demand_mwh", "total_cost", "total_co2_t", "renewable_share",
+            "curtailment_mwh", "unserved_mwh", "reserve_shortfall_mwh",
+        ):  # fmt: skip
             setattr(dispatch_run, name, None)
-        dispatch_run.curtailment_mwh = dispatch_run.unserved_mwh = None
         dispatch_run.interval_prices = []
+        dispatch_run.interval_reserve = []
+        dispatch_run.kpis, dispatch_run.shortfalls = {}, []
+        dispatch_run.conflicts = solution.conflicts if solution is not None else []
         if solution is not None:
             dispatch_run.solver = solution.solver
             dispatch_run.solver_version = solution.solver_version
@@ -222,38 +203,44 @@ def _dispatch_run_fail(
         dispatch_run.save()
 
 
-def _mix_rows(dispatch_run, problem, solution, points, sources, units) -> list[EnergyMix]:
-    dt, co2_price = problem.dt_hours, problem.policy.co2_price
+def _mix_rows(
+    dispatch_run: DispatchRun, inputs: DispatchInputs, solution: DispatchSolution
+) -> list[EnergyMix]:
     rows = []
-    for t, point in enumerate(points):
-        common = {"dispatch_run": dispatch_run, "forecast": point, "timestamp": point.timestamp}
-        for source in sources:
-            power = float(solution.power[source.name][t])
+    for t, (point_id, timestamp) in enumerate(
+        zip(inputs.point_ids, inputs.timestamps.to_pydatetime(), strict=True)
+    ):
+        common = {"dispatch_run": dispatch_run, "forecast_id": point_id, "timestamp": timestamp}
+        for source in inputs.sources:
+            name = source.name
             rows.append(
                 EnergyMix(
                     **common,
-                    source_name=source.name,
+                    source_name=name,
                     source=source,
-                    allocation=power,
-                    available_mw=float(solution.available[source.name][t]),
-                    curtailed_mw=float(solution.curtailment[source.name][t]),
-                    cost=dt * power * (source.marginal_cost + co2_price * source.co2_t_per_mwh),
-                    co2_t=dt * power * source.co2_t_per_mwh,
+                    allocation=float(solution.power[name][t]),
+                    available_mw=float(solution.available[name][t]),
+                    curtailed_mw=float(solution.curtailment[name][t]),
+                    reserve_mw=float(solution.reserve[name][t]),
+                    cost=float(solution.cost[name][t]),
+                    co2_t=float(solution.co2[name][t]),
                 )
             )
-        for unit in units:
-            charge = float(solution.charge[unit.name][t])
-            discharge = float(solution.discharge[unit.name][t])
+        for unit in inputs.units:
+            name = unit.name
+            charge = float(solution.charge[name][t])
+            discharge = float(solution.discharge[name][t])
             rows.append(
                 EnergyMix(
                     **common,
-                    source_name=unit.name,
+                    source_name=name,
                     storage=unit,
                     allocation=discharge - charge,
                     charge_mw=charge,
                     discharge_mw=discharge,
-                    soc_mwh=float(solution.soc[unit.name][t]),
-                    cost=dt * discharge * unit.cycle_cost,
+                    soc_mwh=float(solution.soc[name][t]),
+                    reserve_mw=float(solution.reserve[name][t]),
+                    cost=float(solution.cost[name][t]),
                 )
             )
         if solution.shed[t] > 0:
@@ -263,35 +250,41 @@ def _mix_rows(dispatch_run, problem, solution, points, sources, units) -> list[E
     return rows
 
 
-def _totals_apply(dispatch_run, problem: DispatchProblem, solution: DispatchSolution) -> None:
-    dt, co2_price = problem.dt_hours, problem.policy.co2_price
-    energy = {s.name: float(solution.power[s.name].sum() * dt) for s in problem.sources}
-    demand_mwh = float(problem.demand_mw.sum() * dt)
-    unserved_mwh = float(solution.shed.sum() * dt)
-    served_mwh = demand_mwh - unserved_mwh
-    non_renewable_mwh = sum(energy[s.name] for s in problem.sources if not s.renewable)
-    cycle_cost = sum(
-        float(solution.discharge[b.name].sum() * dt * b.cycle_cost) for b in problem.storage
-    )
+def _totals_apply(
+    dispatch_run: DispatchRun, inputs: DispatchInputs, solution: DispatchSolution
+) -> None:
+    kpis = solution.kpis
     dispatch_run.status = solution.status
     dispatch_run.status_reason = solution.reason
     dispatch_run.objective = solution.objective
     dispatch_run.solver = solution.solver
     dispatch_run.solver_version = solution.solver_version
     dispatch_run.solve_seconds = solution.solve_seconds
-    dispatch_run.demand_mwh = demand_mwh
-    dispatch_run.unserved_mwh = unserved_mwh
-    dispatch_run.total_co2_t = sum(energy[s.name] * s.co2_t_per_mwh for s in problem.sources)
-    dispatch_run.total_cost = cycle_cost + sum(
-        energy[s.name] * (s.marginal_cost + co2_price * s.co2_t_per_mwh) for s in problem.sources
-    )
-    # Robust form (optimization.md): whatever served energy is not non-renewable.
-    dispatch_run.renewable_share = (
-        min(max(1.0 - non_renewable_mwh / served_mwh, 0.0), 1.0) if served_mwh > 0 else None
-    )
+    dispatch_run.demand_mwh = kpis["demand_mwh"]
+    dispatch_run.unserved_mwh = kpis["unserved_mwh"]
+    dispatch_run.total_co2_t = kpis["co2_t"]
+    dispatch_run.total_cost = kpis["cost"]
+    dispatch_run.renewable_share = kpis["renewable_share"]
+    dispatch_run.curtailment_mwh = kpis["curtailment_mwh"]
+    dispatch_run.reserve_shortfall_mwh = kpis["reserve_shortfall_mwh"]
+    dispatch_run.kpis = {**kpis, "stage_objectives": solution.stage_objectives}
+    if solution.scenarios:
+        dispatch_run.kpis["scenarios"] = [
+            {k: item[k] for k in ("label", "probability", "cost", "unserved_mwh")}
+            for item in solution.scenarios
+        ]
+    dispatch_run.shortfalls = [item.as_dict() for item in solution.shortfalls]
+    dispatch_run.availability_basis = inputs.availability_basis
+    dispatch_run.conflicts = []
     dispatch_run.interval_prices = (
         [float(price) for price in solution.price] if solution.price is not None else []
     )
-    dispatch_run.curtailment_mwh = sum(
-        float(solution.curtailment[s.name].sum() * dt) for s in problem.sources
+    required = inputs.problem.reserve_mw
+    dispatch_run.interval_reserve = (
+        [
+            [float(r), float(short)]
+            for r, short in zip(required, solution.reserve_shortfall, strict=True)
+        ]  # fmt: skip
+        if required is not None
+        else []
     )

@@ -18,6 +18,7 @@ SOURCE_DEFAULTS = {
     "must_run_fraction": 0.0,
     "ramp_limit": None,
     "renewable": False,
+    "daily_energy_budget_mwh": None,
 }
 
 
@@ -46,6 +47,7 @@ def demo_source_specs(
                 renewable=bool(source.renewable),
                 must_run_fraction=0.0 if simple else source.must_run_fraction,
                 ramp_limit_per_hour=None if simple else source.ramp_limit,
+                daily_budget_mwh=None if simple else source.daily_energy_budget_mwh,
             )
         )
     return specs

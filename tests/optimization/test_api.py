@@ -194,7 +194,7 @@ def test_dispatch_honours_the_idempotency_key(owner_client, city, victoria):
     assert first.json()["job"]["id"] == again.json()["job"]["id"]
     other = owner_client.post(
         "/api/v1/dispatch/",
-        {"forecast_run": run.pk, "policy": {"voll": 5000}},
+        {"forecast_run": run.pk, "policy": {"voll": 8000}},
         format="json",
         **headers,
     )
@@ -231,8 +231,14 @@ def test_post_dispatch_answers_202_with_the_job_and_location(
         ({"mode": "magic"}, 400, "invalid"),
         ({"policy": {"voll": -1}}, 400, "invalid"),
         ({"policy": {"budget": 3}}, 400, "invalid"),
-        ({"mode": "reserve"}, 422, "not_supported"),
-        ({"policy": {"min_renewable_share": 0.5}}, 422, "not_supported"),
+        # A policy penalty above the reserve shortfall penalty breaks the order.
+        (
+            {"policy": {"min_renewable_share": 0.5, "renewable_shortfall_penalty": 6000}},
+            422,
+            "invalid_policy",
+        ),
+        ({"policy": {"allow_dump": "sometimes"}}, 400, "invalid"),
+        ({"policy": {"terminal_soc_penalty": -1}}, 400, "invalid"),
         ({"policy": {"voll": 100}}, 400, "invalid"),  # below the bound
         ({"policy": {"voll": 1e308}}, 400, "invalid"),
         ({"policy": {"voll": "Infinity"}}, 400, "invalid"),

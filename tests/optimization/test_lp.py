@@ -190,7 +190,7 @@ def test_ramp_conflict_is_reported_as_infeasible_by_both_backends():
     [
         (Policy(voll=500, dump_penalty=1000), "VoLL"),
         (Policy(dump_penalty=150), "Gas peaker"),
-        (Policy(co2_price=2000), "dump penalty"),
+        (Policy(co2_price=3000), "dump penalty"),
     ],
 )
 def test_wrong_penalty_order_is_refused(victoria, policy, message):

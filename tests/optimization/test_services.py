@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import pytest
 
+from energy_site.api import ApiError
 from forecasts.models import Forecast, ForecastRun, Job
 from forecasts.services.jobs import JobError
 from optimization.fleet import demo_fleet_create
@@ -112,28 +113,34 @@ def test_rerun_replaces_rows_and_shortfalls_get_unserved_rows(fleet_city, victor
     )
 
 
-def test_infeasible_run_fails_its_job_with_a_clear_reason(
-    fleet_city, owner, victoria, django_capture_on_commit_callbacks
+def test_infeasible_input_is_refused_up_front_and_a_run_fails_with_a_clear_reason(
+    fleet_city, owner, victoria
 ):
     coal = GenerationSource.objects.get(city=fleet_city, name="Brown coal")
     coal.ramp_limit = 0.01  # cannot follow a 0.92 -> 0.3 availability step
     coal.availability_profile = [0.92] * 12 + [0.3] * 12
     coal.save()
     forecast_run = forecast_run_for_day(fleet_city, victoria, "2014-03-15")
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        dispatch_run, job = dispatch_run_create(forecast_run=forecast_run, user=owner)
-    assert len(callbacks) == 1  # enqueued on commit
-    optimize_dispatch.apply(args=[str(job.pk), dispatch_run.pk])
-    job.refresh_from_db()
+    with pytest.raises(ApiError) as refused:
+        dispatch_run_create(forecast_run=forecast_run, user=owner)
+    assert refused.value.status_code == 422 and refused.value.code == "infeasible"
+    constraints = refused.value.details["constraints"]
+    assert any(name.startswith("ramp limit of Brown coal") for name in constraints)
+    assert any(name.startswith("must-run of Brown coal") for name in constraints)
+    assert not Job.objects.exists() and not DispatchRun.objects.exists()
+
+    # A run that became infeasible after it was accepted (the fleet changed) fails
+    # its job with the same names and leaves no energy-mix rows.
+    dispatch_run = DispatchRun.objects.create(forecast_run=forecast_run, mode="reserve")
+    with pytest.raises(JobError) as failed:
+        dispatch_run_execute(dispatch_run)
+    assert failed.value.code == "infeasible"
+    assert "Brown coal" in failed.value.message
     dispatch_run.refresh_from_db()
-    assert job.state == Job.State.FAILED
-    assert job.error["code"] == "infeasible"
-    assert "Brown coal" in job.error["message"]
     assert dispatch_run.status == DispatchRun.Status.INFEASIBLE
     assert "ramp limit of Brown coal" in dispatch_run.status_reason
+    assert any("Brown coal" in name for name in dispatch_run.conflicts)
     assert not EnergyMix.objects.filter(dispatch_run=dispatch_run).exists()
-    with pytest.raises(JobError):
-        dispatch_run_execute(dispatch_run)
 
 
 def test_task_runs_the_job_and_a_repeat_returns_the_same_job(
@@ -144,7 +151,8 @@ def test_task_runs_the_job_and_a_repeat_returns_the_same_job(
         dispatch_run, job = dispatch_run_create(forecast_run=forecast_run, user=owner)
         again_run, again_job = dispatch_run_create(forecast_run=forecast_run, user=owner)
     assert (again_run.pk, again_job.pk) == (dispatch_run.pk, job.pk)
-    assert job.kind == Job.Kind.OPTIMIZE and job.params["mode"] == "base"
+    # The forecast has q05 and q95: reserve mode is the default.
+    assert job.kind == Job.Kind.OPTIMIZE and job.params["mode"] == "reserve"
     optimize_dispatch.apply(args=[str(job.pk), dispatch_run.pk])
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED
