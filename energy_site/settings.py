@@ -221,8 +221,14 @@ UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
 # CatBoost iterations; tests lower it to keep the suite fast.
-TRAINING_ITERATIONS = env_int("TRAINING_ITERATIONS", 600)
+TRAINING_ITERATIONS = env_int("TRAINING_ITERATIONS", 400)
 TRAINING_BACKTEST_DAYS = env_int("TRAINING_BACKTEST_DAYS", 28)
+# Days of out-of-sample forecasts before each day that calibrate its intervals, and how
+# often the backtest refits (training/backtest.py, training/calibration.py).
+TRAINING_CALIBRATION_DAYS = env_int("TRAINING_CALIBRATION_DAYS", 28)
+TRAINING_REFIT_DAYS = env_int("TRAINING_REFIT_DAYS", 14)
+# Model families a training job backtests (empty: all of them; tests narrow it).
+TRAINING_FAMILIES = [f for f in os.environ.get("TRAINING_FAMILIES", "").split(",") if f]
 
 # --- Storage (model artifacts) --------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))

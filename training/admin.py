@@ -6,7 +6,17 @@ from training.services import model_version_promote
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["city", "version", "algorithm", "status", "backtest_mape", "created_at"]
+    list_display = [
+        "city",
+        "version",
+        "algorithm",
+        "status",
+        "backtest_mape",
+        "backtest_pinball",
+        "backtest_coverage",
+        "skill",
+        "created_at",
+    ]
     list_filter = ["status", "city", "algorithm"]
     search_fields = ["city__name", "algorithm", "promotion_note"]
     list_select_related = ["city"]
@@ -20,6 +30,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "train_end",
         "backtest_start",
         "backtest_end",
+        "promotion_note",
         "promoted_at",
         "created_at",
         "job",
@@ -29,6 +40,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="Backtest MAPE %")
     def backtest_mape(self, obj):
         return (obj.metrics.get("model") or {}).get("mape")
+
+    @admin.display(description="Pinball MW")
+    def backtest_pinball(self, obj):
+        return (obj.metrics.get("model") or {}).get("pinball")
+
+    @admin.display(description="90 % coverage")
+    def backtest_coverage(self, obj):
+        return (obj.metrics.get("model") or {}).get("coverage_90")
+
+    @admin.display(description="Skill vs naive")
+    def skill(self, obj):
+        return (obj.metrics.get("model") or {}).get("skill_mape")
 
     @admin.action(description="Promote (make active, retire the current active model)")
     def promote(self, request, queryset):

@@ -1,62 +1,46 @@
 """Model artifacts in Django's default storage, with a small in-process cache.
 
+The artifact is the pickled :class:`training.deployed.DeployedModel` (CatBoost
+boosters pickle natively; the statistical and regression members are plain arrays
+and statsforecast objects). Artifacts are written only by the training service into
+the project's own storage, never uploaded by clients, so unpickling them is safe.
 Batched inference loads the same model version for every batch; the cache keyed by
 (model version id, artifact name) means a worker reads each file once.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import pickle
 import threading
 from collections import OrderedDict
 
-from catboost import CatBoostRegressor
 from django.core.files.base import ContentFile
 
+from training.deployed import DeployedModel
 from training.models import ModelVersion
-from training.trainer import QuantileModel
 
 CACHE_SIZE = 16
-_cache: OrderedDict[tuple[int, str], QuantileModel] = OrderedDict()
+_cache: OrderedDict[tuple[int, str], DeployedModel] = OrderedDict()
 _lock = threading.Lock()
 
 
-def _model_bytes(model: QuantileModel) -> bytes:
-    # CatBoost writes models to a path only; a temp file is the portable way to bytes.
-    fd, path = tempfile.mkstemp(suffix=".cbm")
-    os.close(fd)
-    try:
-        model.booster.save_model(path, format="cbm")
-        with open(path, "rb") as handle:
-            return handle.read()
-    finally:
-        os.unlink(path)
-
-
-def artifact_save(model_version: ModelVersion, model: QuantileModel) -> None:
-    """Store the booster as the version's artifact; scales and features live in its row."""
-    name = f"city{model_version.city_id}-v{model_version.version}.cbm"
-    model_version.artifact.save(name, ContentFile(_model_bytes(model)), save=False)
+def artifact_save(model_version: ModelVersion, model: DeployedModel) -> None:
+    name = f"city{model_version.city_id}-v{model_version.version}.pkl"
+    blob = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    model_version.artifact.save(name, ContentFile(blob), save=False)
     model_version.save(update_fields=["artifact"])
 
 
-def artifact_load(model_version: ModelVersion) -> QuantileModel:
+def artifact_load(model_version: ModelVersion) -> DeployedModel:
     key = (model_version.pk, model_version.artifact.name)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
     with model_version.artifact.open("rb") as handle:
-        blob = handle.read()
-    booster = CatBoostRegressor()
-    booster.load_model(blob=blob)
-    model = QuantileModel(
-        booster=booster,
-        quantiles=tuple(float(q) for q in model_version.quantiles),
-        features=list(model_version.features),
-        interval_scales=dict(model_version.params.get("interval_scales", {})),
-    )
+        model = pickle.loads(handle.read())  # noqa: S301 (our own artifact, see above)
+    if not isinstance(model, DeployedModel):
+        raise TypeError(f"{model_version.artifact.name} is not a deployed model")
     with _lock:
         _cache[key] = model
         while len(_cache) > CACHE_SIZE:

@@ -1,29 +1,26 @@
-"""Rolling-origin day-ahead backtest of the model against the seasonal naive.
+"""The rolling-origin day-ahead backtest: THE protocol, for every model family.
 
-Protocol: fit once on everything before the window, then forecast each day D of the
-window from its local midnight using only observations before D (model fixed,
-origin moves daily). The training frame already holds exactly those features, one
-day-ahead origin per local day, so the whole window is predicted in one call.
-Temperature at the target is the observed one (a perfect weather forecast), so the
-scores are an upper bound for real day-ahead use.
+For each local day D of the window (and of the calibration days before it), the
+forecast is issued at D's local midnight from demand observed strictly before it;
+the weather of D is the observed one (a perfect weather forecast, "ex-post"), or
+absent when the history has no weather. Models are refit every ``refit_days`` on all
+history before the refit point. bench/accuracy.py and training both call
+:func:`rolling_origin_forecasts`; calibration, ensembling and selection of the raw
+forecasts it returns live in training/selection.py.
 """
 
 from __future__ import annotations
 
-import math
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 
-from forecasts.services.jobs import JobError
-from training.features import build_training_frame
-from training.trainer import SUPPORTED_QUANTILES, model_fit
+from training.families.base import QUANTILES, Family
 
 PINBALL_QUANTILES = (0.05, 0.5, 0.95)
-NAIVE_RESIDUAL_DAYS = 28
 MIN_TRAINING_DAYS = 7
 MIN_WINDOW_DAYS = 7
 
@@ -37,6 +34,14 @@ class BacktestWindow:
     def as_dict(self) -> dict:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "days": self.days}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> BacktestWindow:
+        return cls(pd.Timestamp(data["start"]), pd.Timestamp(data["end"]), int(data["days"]))
+
+
+def _local_midnight(day: pd.Timestamp, tz: str) -> pd.Timestamp:
+    return pd.Timestamp(day).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+
 
 def backtest_window_for(demand_index: pd.DatetimeIndex, city, days: int) -> BacktestWindow:
     """The last ``days`` complete local days of history."""
@@ -44,11 +49,26 @@ def backtest_window_for(demand_index: pd.DatetimeIndex, city, days: int) -> Back
     after_last = demand_index.max() + pd.Timedelta(minutes=city.resolution_minutes)
     end_local = after_last.tz_convert(tz).tz_localize(None).normalize()
     start_local = end_local - pd.Timedelta(days=days)
-    start, end = (
-        pd.Timestamp(ts).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
-        for ts in (start_local, end_local)
-    )
+    start, end = (_local_midnight(ts, tz) for ts in (start_local, end_local))
     return BacktestWindow(start.tz_convert("UTC"), end.tz_convert("UTC"), days)
+
+
+def window_between(first_day: str, last_day: str, city) -> BacktestWindow:
+    """Local days ``first_day`` .. ``last_day`` inclusive (ISO dates)."""
+    tz = city.timezone
+    start = _local_midnight(pd.Timestamp(first_day), tz).tz_convert("UTC")
+    end = _local_midnight(pd.Timestamp(last_day) + pd.Timedelta(days=1), tz).tz_convert("UTC")
+    days = (pd.Timestamp(last_day) - pd.Timestamp(first_day)).days + 1
+    return BacktestWindow(start, end, days)
+
+
+def day_origins(start: pd.Timestamp, end: pd.Timestamp, city) -> list[pd.Timestamp]:
+    """Local midnights (UTC) of every local day in [start, end), plus ``end``."""
+    tz = city.timezone
+    first = start.tz_convert(tz).tz_localize(None).normalize()
+    last = end.tz_convert(tz).tz_localize(None).normalize()
+    days = pd.date_range(first, last, freq="D")
+    return [_local_midnight(day, tz).tz_convert("UTC") for day in days]
 
 
 def pinball_loss(actual: np.ndarray, predicted: np.ndarray, quantile: float) -> float:
@@ -57,96 +77,109 @@ def pinball_loss(actual: np.ndarray, predicted: np.ndarray, quantile: float) -> 
 
 
 def forecast_scores(
-    actual: np.ndarray, predictions: np.ndarray, quantiles: tuple[float, ...]
+    actual: np.ndarray, predictions: np.ndarray, quantiles: tuple[float, ...] = QUANTILES
 ) -> dict:
     """MAPE %, RMSE MW, mean pinball MW over PINBALL_QUANTILES, 90 % interval coverage %."""
     column = {q: i for i, q in enumerate(quantiles)}
     median = predictions[:, column[0.5]]
     lower, upper = predictions[:, column[0.05]], predictions[:, column[0.95]]
+    pinball = np.mean(
+        [pinball_loss(actual, predictions[:, column[q]], q) for q in PINBALL_QUANTILES]
+    )
     return {
         "mape": round(float(np.mean(np.abs(median - actual) / np.abs(actual)) * 100), 4),
         "rmse": round(float(np.sqrt(np.mean((median - actual) ** 2))), 3),
-        "pinball": round(
-            float(
-                np.mean(
-                    [pinball_loss(actual, predictions[:, column[q]], q) for q in PINBALL_QUANTILES]
-                )
-            ),
-            3,
-        ),
+        "pinball": round(float(pinball), 3),
         "coverage_90": round(float(np.mean((actual >= lower) & (actual <= upper)) * 100), 2),
+        "crossing": int((np.diff(predictions, axis=1) < 0).any(axis=1).sum()),
         "points": int(len(actual)),
     }
 
 
-def seasonal_naive_predictions(
-    features: pd.DataFrame, target: pd.Series, window: BacktestWindow, city
-) -> np.ndarray:
-    """Demand one week back, banded by the quantiles of its errors in the 4 weeks before D."""
-    in_window = (features.index >= window.start) & (features.index < window.end)
-    weekly = features["demand_lag_week"].to_numpy()
-    residuals = pd.Series(target.to_numpy() - weekly, index=features.index)
-    rows = features.index[in_window]
-    origin_days = rows.tz_convert(city.timezone).normalize()
-    out = np.empty((len(rows), len(SUPPORTED_QUANTILES)))
-    for day in origin_days.unique():
-        here = origin_days == day
-        origin = day.tz_convert("UTC")
-        past = residuals[
-            (residuals.index >= origin - pd.Timedelta(days=NAIVE_RESIDUAL_DAYS))
-            & (residuals.index < origin)
-        ].dropna()
-        offsets = np.quantile(past, SUPPORTED_QUANTILES) if len(past) else np.zeros(7)
-        out[here] = weekly[in_window][here][:, None] + offsets[None, :]
-    return np.sort(out, axis=1)
+@dataclass
+class RollingForecasts:
+    """Raw out-of-sample forecasts of one family, one row per target interval."""
+
+    family: str
+    origins: list[pd.Timestamp]  # one per forecast day
+    times: pd.DatetimeIndex  # UTC target intervals
+    day: np.ndarray  # index into ``origins`` of each row
+    raw: np.ndarray  # (rows, QUANTILES) MW, uncalibrated
+    actual: np.ndarray
+    fit_seconds: list[float] = field(default_factory=list)
+    predict_seconds: float = 0.0
+
+    def local_hours(self, city) -> np.ndarray:
+        return self.times.tz_convert(city.timezone).hour.to_numpy()
 
 
-def backtest_run(
+def forecast_input(
+    history: pd.DataFrame, origin: pd.Timestamp, day_end: pd.Timestamp, lookback_days: int
+) -> pd.DataFrame:
+    """What is known at ``origin``: history before it, and the target day's weather only."""
+    past = history[
+        (history.index >= origin - pd.Timedelta(days=lookback_days)) & (history.index < origin)
+    ]
+    ahead = history[(history.index >= origin) & (history.index < day_end)].copy()
+    ahead["demand_mw"] = np.nan
+    return pd.concat([past, ahead])
+
+
+def rolling_origin_forecasts(
     history: pd.DataFrame,
     city,
+    family: Family,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
     *,
-    days: int | None = None,
-    window: BacktestWindow | None = None,
-    params: dict | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> dict:
-    """Backtest on the last ``days`` (default settings.TRAINING_BACKTEST_DAYS) or ``window``."""
-    progress = progress or (lambda pct: None)
-    features, target = build_training_frame(history, city)
-    if len(target) == 0:
-        raise JobError("insufficient_data", "No demand history with a week of lags behind it.")
-    if window is None:
-        # Short histories get a shorter window rather than no model: keep at least
-        # MIN_TRAINING_DAYS to fit on (plus a day, as the window snaps to local
-        # midnights) and MIN_WINDOW_DAYS to score.
-        usable_days = len(target) * city.resolution_minutes / (60 * 24)
-        room = math.floor(usable_days - MIN_TRAINING_DAYS - 1)
-        days = max(min(days or settings.TRAINING_BACKTEST_DAYS, room), MIN_WINDOW_DAYS)
-        window = backtest_window_for(target.index, city, days)
-    before = features.index < window.start
-    inside = (features.index >= window.start) & (features.index < window.end)
-    train_days = before.sum() * city.resolution_minutes / (60 * 24)
-    if train_days < MIN_TRAINING_DAYS or not inside.any():
-        raise JobError(
-            "insufficient_data",
-            f"The backtest needs {MIN_TRAINING_DAYS} days of usable history before its "
-            f"{window.days}-day window; found {math.floor(train_days * 100) / 100:.2f} days before "
-            f"{window.start.isoformat()} and {int(inside.sum())} points inside it.",
-            {"train_days": round(float(train_days), 1), "window": window.as_dict()},
+    refit_days: int = 7,
+    progress: Callable[[float], None] | None = None,
+) -> RollingForecasts:
+    """Day-ahead forecasts of every local day in [start, end), refit every ``refit_days``."""
+    history = history.sort_index()
+    demand = history["demand_mw"].dropna()
+    bounds = day_origins(start, end, city)
+    origins, times, days, raw, actual = [], [], [], [], []
+    fit_seconds, predict_seconds = [], 0.0
+    for block in range(0, len(bounds) - 1, refit_days):
+        refit_at = bounds[block]
+        started = time.perf_counter()
+        predictor = family.fit(history[history.index < refit_at], city)
+        fit_seconds.append(time.perf_counter() - started)
+        items = []
+        for d in range(block, min(block + refit_days, len(bounds) - 1)):
+            origin, day_end = bounds[d], bounds[d + 1]
+            targets = demand.index[(demand.index >= origin) & (demand.index < day_end)]
+            if len(targets) == 0:
+                continue
+            items.append(
+                (forecast_input(history, origin, day_end, family.history_days), targets, origin)
+            )
+        started = time.perf_counter()
+        predictions = predictor.predict_many(items) if items else []
+        predict_seconds += time.perf_counter() - started
+        for (_, targets, origin), values in zip(items, predictions, strict=True):
+            origins.append(origin)
+            times.append(targets.as_unit("ns"))
+            days.append(np.full(len(targets), len(origins) - 1))
+            raw.append(values)
+            actual.append(demand.reindex(targets).to_numpy(dtype="float64"))
+        if progress:
+            progress(min(block + refit_days, len(bounds) - 1) / max(len(bounds) - 1, 1))
+    if not raw:
+        empty = np.zeros((0, len(QUANTILES)))
+        return RollingForecasts(
+            family.name, [], pd.DatetimeIndex([], tz="UTC"), np.zeros(0, int), empty, np.zeros(0)
         )
-    progress(10)
-    model = model_fit(features[before], target[before], params)
-    progress(80)
-    actual = target[inside].to_numpy(dtype="float64")
-    model_scores = forecast_scores(actual, model.predict(features[inside]), model.quantiles)
-    naive = seasonal_naive_predictions(features, target, window, city)
-    naive_scores = forecast_scores(actual, naive, SUPPORTED_QUANTILES)
-    model_scores["skill_mape"] = round(1 - model_scores["mape"] / naive_scores["mape"], 4)
-    model_scores["skill_pinball"] = round(1 - model_scores["pinball"] / naive_scores["pinball"], 4)
-    progress(90)
-    return {
-        "window": window.as_dict(),
-        "model": model_scores,
-        "seasonal_naive": naive_scores,
-        "protocol": "rolling-origin day-ahead from local midnight, model fit before the window",
-    }
+    return RollingForecasts(
+        family=family.name,
+        origins=origins,
+        times=pd.DatetimeIndex(
+            np.concatenate([t.asi8 for t in times]).view("datetime64[ns]")
+        ).tz_localize("UTC"),
+        day=np.concatenate(days),
+        raw=np.vstack(raw),
+        actual=np.concatenate(actual),
+        fit_seconds=fit_seconds,
+        predict_seconds=predict_seconds,
+    )

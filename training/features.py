@@ -1,8 +1,12 @@
 """Feature engineering shared by training, backtest and inference (one code path).
 
-Every feature of a target interval ``t`` forecast from origin ``o`` uses only demand
-observed strictly before ``o`` (the as-of rule). Calendar features are computed in
-the city's local time zone, so a "slot" is a local time of day and survives DST.
+Every demand feature of a target interval ``t`` forecast from origin ``o`` uses only
+demand observed strictly before ``o`` (the as-of rule, enforced in
+:class:`_LocalLookup` and :func:`_window_stats`). Weather features read the weather
+rows wherever present: before the origin they are observations, from the origin on
+they stand for a weather forecast (in the backtest, the observed temperature: the
+"ex-post" protocol). Calendar features are computed in the city's local time zone, so
+a "slot" is a local time of day and survives DST.
 
 The core, :func:`feature_frame_for_pairs`, takes one origin per target row, which is
 what makes it fast: the training matrix is every day forecast day-ahead from its own
@@ -12,66 +16,59 @@ function with a single origin repeated.
 
 from __future__ import annotations
 
-import warnings
-from functools import lru_cache
-
-import holidays
 import numpy as np
 import pandas as pd
 
-FEATURE_COLUMNS = [
+from training.calendar import calendar_features, non_working_flags
+
+CALENDAR_COLUMNS = [
     "slot",
+    "hour_sin",
+    "hour_cos",
     "day_of_week",
-    "month",
+    "week_sin",
+    "week_cos",
     "day_of_year_sin",
     "day_of_year_cos",
     "is_holiday",
+    "is_bridge_day",
     "is_working_day",
-    "temperature_c",
+    "christmas_period",
+    "days_from_christmas",
+    "lag_day_is_working_day",
+]
+DEMAND_COLUMNS = [
     "demand_lag_day",
     "demand_lag_week",
-    "temperature_lag_day",
-    "lag_day_is_working_day",
+    "demand_last",
     "demand_mean_24h",
     "demand_max_24h",
+    "demand_min_24h",
 ]
+TEMPERATURE_LAG_HOURS = (1, 2, 3, 4, 5, 6)
+WEATHER_COLUMNS = [
+    "temperature_c",
+    *(f"temperature_lag_{h}h" for h in TEMPERATURE_LAG_HOURS),
+    "temperature_mean_3h",
+    "temperature_mean_24h",
+    "temperature_max_day",
+    "temperature_min_day",
+    "temperature_max_prev_day",
+    "temperature_lag_day",
+    "heating_degrees",
+    "cooling_degrees",
+]
+FEATURE_COLUMNS = [*CALENDAR_COLUMNS, *DEMAND_COLUMNS, *WEATHER_COLUMNS]
+NO_WEATHER_COLUMNS = [*CALENDAR_COLUMNS, *DEMAND_COLUMNS]
 TARGET_COLUMN = "demand_mw"
 DAY = pd.Timedelta(days=1)
 WEEK = pd.Timedelta(days=7)
-TEMPERATURE_PERSISTENCE_DAYS = 7
-
-# The holidays package needs a subdivision for state holidays (Melbourne Cup Day is
-# Victorian only); the City model has no such field, so infer it from the time zone.
-SUBDIVISION_BY_TIMEZONE = {
-    "Australia/Melbourne": "VIC",
-    "Australia/Sydney": "NSW",
-    "Australia/Brisbane": "QLD",
-    "Australia/Adelaide": "SA",
-    "Australia/Perth": "WA",
-    "Australia/Hobart": "TAS",
-    "Australia/Darwin": "NT",
-    "Australia/Canberra": "ACT",
-}
+HEATING_BASE_C = 18.0
+COOLING_BASE_C = 22.0
 
 
-@lru_cache(maxsize=256)
-def _holiday_dates(country: str, subdivision: str | None, years: tuple[int, ...]) -> np.ndarray:
-    try:
-        calendar = holidays.country_holidays(country, subdiv=subdivision, years=years)
-    except NotImplementedError:
-        return np.array([], dtype="datetime64[D]")  # unknown country: no holidays known
-    return np.array(sorted(calendar.keys()), dtype="datetime64[D]")
-
-
-def holiday_flags(local_dates: pd.DatetimeIndex, city) -> np.ndarray:
-    """True where the local date is a public holiday of the city's country (and state)."""
-    if len(local_dates) == 0:
-        return np.zeros(0, dtype=bool)
-    years = tuple(range(int(local_dates.year.min()), int(local_dates.year.max()) + 1))
-    country = (city.country or "").upper()
-    subdivision = SUBDIVISION_BY_TIMEZONE.get(city.timezone) if country == "AU" else None
-    dates = _holiday_dates(country, subdivision, years)
-    return np.isin(local_dates.values.astype("datetime64[D]"), dates)
+def feature_columns(with_weather: bool) -> list[str]:
+    return list(FEATURE_COLUMNS if with_weather else NO_WEATHER_COLUMNS)
 
 
 def _local_naive(index: pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
@@ -97,7 +94,6 @@ class _LocalLookup:
         self.local_index = local[keep]
         self.values = series.to_numpy(dtype="float64")[keep]
         self.utc_ns = series.index.asi8[keep] if len(series) else np.zeros(0, dtype="int64")
-        self.utc_unit = series.index.unit if len(series) else "ns"
 
     def get(self, local_times: pd.DatetimeIndex, origins_ns: np.ndarray) -> np.ndarray:
         out = np.full(len(local_times), np.nan)
@@ -114,23 +110,36 @@ class _LocalLookup:
         return out
 
 
-def _window_stats(demand: pd.Series, origins: pd.DatetimeIndex) -> tuple[np.ndarray, ...]:
-    """Mean and max of demand in [origin - 24 h, origin), for every origin at once."""
+def _window_stats(demand: pd.Series, origins: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+    """Last value, mean, max and min of demand in [origin - 24 h, origin), per origin."""
     unique_origins, inverse = np.unique(origins.asi8, return_inverse=True)
-    means = np.full(len(unique_origins), np.nan)
-    maxes = np.full(len(unique_origins), np.nan)
+    stats = {name: np.full(len(unique_origins), np.nan) for name in ("last", "mean", "max", "min")}
     if len(demand):
-        times = demand.index.as_unit(origins.unit).asi8
+        times = demand.index.asi8
         values = demand.to_numpy(dtype="float64")
-        lo = np.searchsorted(times, unique_origins - DAY.value // _ns_per(origins.unit), "left")
-        hi = np.searchsorted(times, unique_origins, "left")
+        lo = np.searchsorted(times, unique_origins - DAY.value, "left")
+        hi = np.searchsorted(times, unique_origins, "left")  # strictly before the origin
         cumsum = np.concatenate([[0.0], np.cumsum(values)])
-        counts = hi - lo
-        has = counts > 0
-        means[has] = (cumsum[hi[has]] - cumsum[lo[has]]) / counts[has]
+        has = hi > lo
+        stats["mean"][has] = (cumsum[hi[has]] - cumsum[lo[has]]) / (hi - lo)[has]
+        stats["last"][has] = values[hi[has] - 1]
         for i in np.flatnonzero(has):
-            maxes[i] = values[lo[i] : hi[i]].max()
-    return means[inverse], maxes[inverse]
+            window = values[lo[i] : hi[i]]
+            stats["max"][i], stats["min"][i] = window.max(), window.min()
+    return {name: column[inverse] for name, column in stats.items()}
+
+
+def _fill_by_utc(values, demand, targets, days_back, origins_ns) -> np.ndarray:
+    """Where a local slot has no twin the day before (DST days), take 24 h back in UTC."""
+    missing = np.isnan(values)
+    if not missing.any() or len(demand) == 0:
+        return values
+    back = targets[missing] - pd.to_timedelta(days_back[missing], unit="D")
+    found = demand.reindex(back).to_numpy(dtype="float64")
+    usable = back.asi8 < origins_ns[missing]  # the as-of rule, again
+    out = values.copy()
+    out[np.flatnonzero(missing)[usable]] = found[usable]
+    return out
 
 
 def _column(history: pd.DataFrame, name: str) -> pd.Series:
@@ -139,8 +148,35 @@ def _column(history: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC").as_unit("ns"))
 
 
-def _ns_per(unit: str) -> int:
-    return {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[unit]
+def _weather_features(
+    temperature: pd.Series, targets: pd.DatetimeIndex, local: pd.DatetimeIndex, tz: str
+) -> dict[str, np.ndarray]:
+    """Temperature at, before and around each target (observed or forecast)."""
+    n = len(targets)
+    if len(temperature) == 0:
+        return {name: np.full(n, np.nan) for name in WEATHER_COLUMNS}
+    at = temperature.reindex(targets).to_numpy()
+    mean_3h = temperature.rolling("3h").mean().reindex(targets).to_numpy()
+    mean_24h = temperature.rolling("24h").mean().reindex(targets).to_numpy()
+    local_dates = _local_naive(temperature.index, tz).normalize()
+    daily = temperature.groupby(local_dates).agg(["max", "min"])
+    target_dates = local.normalize()
+    out = {
+        "temperature_c": at,
+        **{
+            f"temperature_lag_{h}h": temperature.reindex(targets - pd.Timedelta(hours=h)).to_numpy()
+            for h in TEMPERATURE_LAG_HOURS
+        },
+        "temperature_mean_3h": mean_3h,
+        "temperature_mean_24h": mean_24h,
+        "temperature_max_day": daily["max"].reindex(target_dates).to_numpy(),
+        "temperature_min_day": daily["min"].reindex(target_dates).to_numpy(),
+        "temperature_max_prev_day": daily["max"].reindex(target_dates - DAY).to_numpy(),
+        "temperature_lag_day": temperature.reindex(targets - DAY).to_numpy(),
+        "heating_degrees": np.maximum(HEATING_BASE_C - mean_24h, 0.0),
+        "cooling_degrees": np.maximum(at - COOLING_BASE_C, 0.0),
+    }
+    return out
 
 
 def feature_frame_for_pairs(
@@ -149,9 +185,7 @@ def feature_frame_for_pairs(
     """Features of each target ``targets[i]`` as forecast from ``origins[i]`` (both UTC).
 
     ``history`` holds demand_mw and temperature_c on a UTC index. Demand is only read
-    before each row's origin; temperature at the target is read wherever present
-    (rows may carry an uploaded weather forecast) and otherwise estimated by
-    persistence from the last week before the origin.
+    before each row's origin; temperature is read wherever present.
     """
     tz = city.timezone
     targets = pd.DatetimeIndex(targets).tz_convert("UTC").as_unit("ns")
@@ -159,9 +193,7 @@ def feature_frame_for_pairs(
     history = history.sort_index()
     history.index = history.index.as_unit("ns")
     demand = _column(history, TARGET_COLUMN)
-    temperature = _column(history, "temperature_c")
     demand_lookup = _LocalLookup(demand, tz)
-    temperature_lookup = _LocalLookup(temperature, tz)
 
     local = _local_naive(targets, tz)
     local_origin = _local_naive(origins, tz)
@@ -174,45 +206,23 @@ def feature_frame_for_pairs(
     lag_day_times = local - pd.to_timedelta(days_back, unit="D")
     lag_week_times = local - pd.to_timedelta(weeks_back * 7, unit="D")
 
-    is_holiday = holiday_flags(local.normalize(), city)
-    is_weekend = local.day_of_week.to_numpy() >= 5
+    calendar = calendar_features(local, city, int(city.resolution_minutes))
     lag_day_dates = lag_day_times.normalize()
-    lag_day_working = ~(holiday_flags(lag_day_dates, city) | (lag_day_dates.day_of_week >= 5))
-
-    # Temperature at the target: observed or forecast when present, else persistence.
-    temperature_now = temperature.reindex(targets).to_numpy(dtype="float64")
-    missing = np.isnan(temperature_now)
-    if missing.any():
-        recent = np.column_stack(
-            [
-                temperature_lookup.get(local - pd.to_timedelta(days_back + k, unit="D"), origins_ns)
-                for k in range(TEMPERATURE_PERSISTENCE_DAYS)
-            ]
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=RuntimeWarning)  # all-NaN rows stay NaN
-            persistence = np.nanmean(recent, axis=1)
-        temperature_now = np.where(missing, persistence, temperature_now)
-
-    mean_24h, max_24h = _window_stats(demand, origins)
-    day_of_year = local.day_of_year.to_numpy()
-    minutes = local.hour.to_numpy() * 60 + local.minute.to_numpy()
+    lag_day_working = ~non_working_flags(lag_day_dates, city)
+    window = _window_stats(demand, origins)
     frame = pd.DataFrame(
         {
-            "slot": minutes // int(city.resolution_minutes),
-            "day_of_week": local.day_of_week.to_numpy(),
-            "month": local.month.to_numpy(),
-            "day_of_year_sin": np.sin(2 * np.pi * day_of_year / 365.25),
-            "day_of_year_cos": np.cos(2 * np.pi * day_of_year / 365.25),
-            "is_holiday": is_holiday.astype("int8"),
-            "is_working_day": (~(is_holiday | is_weekend)).astype("int8"),
-            "temperature_c": temperature_now,
-            "demand_lag_day": demand_lookup.get(lag_day_times, origins_ns),
-            "demand_lag_week": demand_lookup.get(lag_week_times, origins_ns),
-            "temperature_lag_day": temperature_lookup.get(lag_day_times, origins_ns),
+            **calendar,
             "lag_day_is_working_day": np.asarray(lag_day_working).astype("int8"),
-            "demand_mean_24h": mean_24h,
-            "demand_max_24h": max_24h,
+            "demand_lag_day": _fill_by_utc(
+                demand_lookup.get(lag_day_times, origins_ns), demand, targets, days_back, origins_ns
+            ),
+            "demand_lag_week": demand_lookup.get(lag_week_times, origins_ns),
+            "demand_last": window["last"],
+            "demand_mean_24h": window["mean"],
+            "demand_max_24h": window["max"],
+            "demand_min_24h": window["min"],
+            **_weather_features(_column(history, "temperature_c"), targets, local, tz),
         },
         index=targets.rename("timestamp"),
     )

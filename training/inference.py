@@ -21,7 +21,6 @@ from forecasts.services.jobs import JobError
 from training.artifacts import artifact_load
 from training.fallback import METHOD as FALLBACK_METHOD
 from training.fallback import seasonal_profile_forecast
-from training.features import build_feature_frame
 from training.models import ModelVersion
 from training.selectors import model_versions_active_for_cities
 from training.trainer import SUPPORTED_QUANTILES
@@ -31,8 +30,8 @@ __all__ = ["SUPPORTED_QUANTILES", "ForecastRequest", "ForecastResult", "forecast
 log = structlog.get_logger(__name__)
 
 MAX_HORIZON_HOURS = 168
-# Lags reach one week back from the origin, the temperature persistence two: load a
-# little more, and four weeks for the fallback profile.
+# Lags reach one week back from the origin, the statistical model three: load four
+# weeks and a day (also what the fallback profile needs).
 HISTORY_DAYS = 29
 # The model is used only when its lags are there: a week of demand right before the origin.
 MODEL_MIN_LAG_COVERAGE = 0.9
@@ -145,21 +144,19 @@ def _non_crossing(values: dict[float, np.ndarray]) -> dict[float, np.ndarray]:
 
 
 def _predict_group(model_version: ModelVersion, group: list[_Prepared]) -> list[ForecastResult]:
-    """One feature frame and one predict call for every request on this model version."""
+    """One model call per member family for every request on this model version."""
     model = artifact_load(model_version)
-    frames = [build_feature_frame(p.history, p.index, p.start, p.request.city) for p in group]
-    predictions = model.predict(pd.concat(frames, ignore_index=True))
+    predictions = model.predict_many([(p.history, p.index, p.start) for p in group])
     column = {q: i for i, q in enumerate(model.quantiles)}
-    results, offset = [], 0
-    for prepared, frame in zip(group, frames, strict=True):
-        rows = predictions[offset : offset + len(frame)]
-        offset += len(frame)
+    results = []
+    for prepared, rows in zip(group, predictions, strict=True):
+        variant = model.variants[model.variant_for(prepared.history, prepared.index)]
         results.append(
             ForecastResult(
                 key=prepared.request.key,
                 index=prepared.index,
                 values={q: rows[:, column[q]] for q in sorted(prepared.request.quantiles)},
-                method=model_version.algorithm,
+                method=variant.algorithm,
                 model_version=model_version,
                 quality="normal",
                 quality_reason="",

@@ -6,6 +6,10 @@ from training.models import ModelVersion
 class ModelVersionListSerializer(serializers.ModelSerializer):
     mape = serializers.SerializerMethodField()
     naive_mape = serializers.SerializerMethodField()
+    rmse = serializers.SerializerMethodField()
+    pinball = serializers.SerializerMethodField()
+    coverage_90 = serializers.SerializerMethodField()
+    skill_mape = serializers.SerializerMethodField()
 
     class Meta:
         model = ModelVersion
@@ -17,12 +21,33 @@ class ModelVersionListSerializer(serializers.ModelSerializer):
             "status",
             "mape",
             "naive_mape",
+            "rmse",
+            "pinball",
+            "coverage_90",
+            "skill_mape",
             "created_at",
             "promoted_at",
         ]
 
     def get_mape(self, obj) -> float | None:
         return (obj.metrics.get("model") or {}).get("mape")
+
+    def _score(self, obj, name: str) -> float | None:
+        return (obj.metrics.get("model") or {}).get(name)
+
+    def get_rmse(self, obj) -> float | None:
+        return self._score(obj, "rmse")
+
+    def get_pinball(self, obj) -> float | None:
+        return self._score(obj, "pinball")
+
+    def get_coverage_90(self, obj) -> float | None:
+        """Share of backtest outcomes inside the calibrated 5 %-95 % band, %."""
+        return self._score(obj, "coverage_90")
+
+    def get_skill_mape(self, obj) -> float | None:
+        """1 - MAPE / seasonal naive MAPE on the same window."""
+        return self._score(obj, "skill_mape")
 
     def get_naive_mape(self, obj) -> float | None:
         return (obj.metrics.get("seasonal_naive") or {}).get("mape")

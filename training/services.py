@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import pandas as pd
 import structlog
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
@@ -20,16 +22,23 @@ from forecasts.services.jobs import (
     request_key_for,
 )
 from training.artifacts import artifact_save
-from training.backtest import BacktestWindow, backtest_run
-from training.features import FEATURE_COLUMNS, build_training_frame
+from training.backtest import (
+    MIN_TRAINING_DAYS,
+    MIN_WINDOW_DAYS,
+    BacktestWindow,
+    backtest_window_for,
+)
+from training.deployed import algorithm_name, deployed_model_fit
+from training.evaluation import Evaluation, evaluation_run
 from training.models import ModelVersion
 from training.selectors import model_version_active_for_city
-from training.trainer import ALGORITHM, model_fit, model_params
+from training.trainer import DEFAULT_PARAMS, model_params
 
 log = structlog.get_logger(__name__)
 
 # A week of lags, a week to fit on and a week to backtest.
 MIN_HISTORY_DAYS = 21
+DEFAULT_KEYS = ("iterations", *DEFAULT_PARAMS)
 
 
 def training_job_start(*, city: City, user, idempotency_key: str = "") -> Job:
@@ -64,40 +73,83 @@ def training_job_execute(job: Job) -> dict:
     return {"model_version": model_version.pk}
 
 
-def _window_of(backtest: dict) -> BacktestWindow:
-    window = backtest["window"]
-    return BacktestWindow(
-        pd.Timestamp(window["start"]), pd.Timestamp(window["end"]), window["days"]
-    )
+def _windows_for(history: pd.DataFrame, city: City) -> tuple[BacktestWindow, int]:
+    """The backtest window and calibration days: the settings, shortened for short histories.
+
+    Short histories get a shorter window rather than no model: keep MIN_TRAINING_DAYS
+    to fit on (after a week of lags, plus a day as windows snap to local midnights)
+    and at least MIN_WINDOW_DAYS to score; calibration days take what is left.
+    """
+    demand = history["demand_mw"].dropna()
+    usable_days = len(demand) * city.resolution_minutes / (60 * 24) - 7
+    room = math.floor(usable_days - MIN_TRAINING_DAYS - 1)
+    days = settings.TRAINING_BACKTEST_DAYS
+    window_days = max(min(days, room // 2), MIN_WINDOW_DAYS)
+    calibration_days = max(min(settings.TRAINING_CALIBRATION_DAYS, room - window_days), 0)
+    return backtest_window_for(demand.index, city, window_days), calibration_days
 
 
-def _champion_comparison(champion: ModelVersion, history, city, backtest: dict) -> dict:
-    """The champion's backtest MAPE on the challenger's window (re-run if windows differ)."""
-    window = _window_of(backtest)
+def _configuration(params: dict) -> dict:
+    """What makes two versions the same model but for their data."""
+    keys = ("iterations", "depth", "learning_rate", "l2_leaf_reg", "calibration_days", "refit_days")
+    return {k: params.get(k) for k in keys}
+
+
+def _champion_score(champion: ModelVersion, history, city, evaluation: Evaluation, params: dict):
+    """The champion's MAPE on the challenger's window: stored, shared or re-run."""
+    window = evaluation.window
+    variant = evaluation.primary_variant()
+    stored = (champion.params.get("variants") or {}).get(variant) or {}
+    candidate = stored.get("candidate")
     same_window = (
         champion.backtest_start == window.start.to_pydatetime()
         and champion.backtest_end == window.end.to_pydatetime()
         and "model" in champion.metrics
+        and champion.metrics["model"].get("candidate") == candidate
     )
     if same_window:
-        champion_mape = champion.metrics["model"]["mape"]
-    else:
-        rerun = backtest_run(history, city, window=window, params=champion.params or None)
-        champion_mape = rerun["model"]["mape"]
-    challenger_mape = backtest["model"]["mape"]
+        return champion.metrics["model"]["mape"], "stored"
+    candidates = evaluation.variants[variant][1]
+    if _configuration(champion.params) == _configuration(params) and candidate in candidates:
+        return candidates[candidate].scores["mape"], "same_configuration"
+    champion_params = {**params, **{k: v for k, v in champion.params.items() if k in DEFAULT_KEYS}}
+    members = {m["family"] for m in stored.get("members", [])} or None
+    rerun = evaluation_run(
+        history,
+        city,
+        window=window,
+        params=champion_params,
+        calibration_days=evaluation.calibration_days,
+        refit_days=evaluation.refit_days,
+        only=members,
+    )
+    rerun_candidates = rerun.variants[rerun.primary_variant()][1]
+    name = (
+        candidate if candidate in rerun_candidates else rerun.variants[rerun.primary_variant()][0]
+    )
+    return rerun_candidates[name].scores["mape"], "rerun"
+
+
+def _champion_comparison(champion, history, city, evaluation: Evaluation, params: dict) -> dict:
+    champion_mape, how = _champion_score(champion, history, city, evaluation, params)
+    challenger_mape = evaluation.selected(evaluation.primary_variant()).scores["mape"]
+    # Same configuration and score: the newer version has seen more data (a refresh).
+    refresh = how == "same_configuration" and challenger_mape == champion_mape
     return {
         "champion": champion.pk,
         "champion_version": champion.version,
-        "window": backtest["window"],
+        "window": evaluation.window.as_dict(),
         "champion_mape": champion_mape,
         "challenger_mape": challenger_mape,
-        "champion_rerun": not same_window,
-        "challenger_wins": challenger_mape < champion_mape,
+        "champion_score": how,
+        "champion_rerun": how == "rerun",
+        "challenger_wins": challenger_mape < champion_mape or refresh,
+        "refresh": refresh,
     }
 
 
 def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
-    """Backtest, fit on all history, register the version and promote it if it wins."""
+    """Backtest every family, fit the selected ones on all history, register, promote."""
     started = time.perf_counter()
 
     def report(pct: float) -> None:
@@ -114,47 +166,65 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
             f"{demand_points} demand observations ({demand_days:.1f} days).",
             {"demand_points": demand_points, "required_days": MIN_HISTORY_DAYS},
         )
-    params = model_params()
-    backtest = backtest_run(history, city, params=params, progress=lambda p: report(p * 0.45))
-    report(45)
-    features, target = build_training_frame(history, city)
-    model = model_fit(features, target, params)
-    report(75)
+    window, calibration_days = _windows_for(history, city)
+    params = {
+        **model_params(),
+        "calibration_days": calibration_days,
+        "refit_days": settings.TRAINING_REFIT_DAYS,
+    }
+    evaluation = evaluation_run(
+        history,
+        city,
+        window=window,
+        params=params,
+        calibration_days=calibration_days,
+        refit_days=settings.TRAINING_REFIT_DAYS,
+        only=set(settings.TRAINING_FAMILIES) if settings.TRAINING_FAMILIES else None,
+        progress=lambda share: report(share * 70),
+    )
+    report(70)
+    deployed = deployed_model_fit(evaluation, history, city)
+    report(85)
 
     champion = model_version_active_for_city(city)
-    comparison = _champion_comparison(champion, history, city, backtest) if champion else None
+    comparison = (
+        _champion_comparison(champion, history, city, evaluation, params) if champion else None
+    )
     report(95)
-    window = _window_of(backtest)
-    metrics = {**backtest, "training_seconds": round(time.perf_counter() - started, 2)}
+    metrics = {**evaluation.metrics(), "training_seconds": round(time.perf_counter() - started, 2)}
     if comparison:
         metrics["champion_comparison"] = comparison
+    selected = evaluation.selected(evaluation.primary_variant())
+    demand_index = history["demand_mw"].dropna().index
 
     with transaction.atomic():
         City.objects.select_for_update().filter(pk=city.pk).first()  # serialise version numbers
         latest = ModelVersion.objects.filter(city=city).aggregate(v=Max("version"))["v"] or 0
         model_version = ModelVersion.objects.create(
             city=city,
-            algorithm=ALGORITHM,
+            algorithm=algorithm_name(selected.name, selected.members)[:40],
             version=latest + 1,
-            features=list(FEATURE_COLUMNS),
-            quantiles=list(model.quantiles),
-            params={**params, "interval_scales": model.interval_scales},
-            train_start=target.index.min().to_pydatetime(),
-            train_end=target.index.max().to_pydatetime(),
+            features=list(deployed.feature_importance()),
+            quantiles=list(deployed.quantiles),
+            params={**params, "variants": deployed.configuration()},
+            train_start=demand_index.min().to_pydatetime(),
+            train_end=demand_index.max().to_pydatetime(),
             backtest_start=window.start.to_pydatetime(),
             backtest_end=window.end.to_pydatetime(),
             metrics=metrics,
-            feature_importance=model.feature_importance(),
+            feature_importance=deployed.feature_importance(),
             job=job,
         )
-        artifact_save(model_version, model)
+        artifact_save(model_version, deployed)
     if comparison is None:
         model_version.promotion_note = "First model of the city: promoted."
         model_version_promote(model_version)
     elif comparison["challenger_wins"]:
+        verb = "Refresh of" if comparison["refresh"] else "Beat"
+        relation = "=" if comparison["refresh"] else "<"
         model_version.promotion_note = (
-            f"Beat v{comparison['champion_version']} on the same backtest window: MAPE "
-            f"{comparison['challenger_mape']:.3f} % < {comparison['champion_mape']:.3f} %."
+            f"{verb} v{comparison['champion_version']} on the same backtest window: MAPE "
+            f"{comparison['challenger_mape']:.3f} % {relation} {comparison['champion_mape']:.3f} %."
         )
         model_version_promote(model_version)
     else:
@@ -169,8 +239,10 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
         city=city.pk,
         version=model_version.version,
         status=model_version.status,
-        mape=backtest["model"]["mape"],
-        naive_mape=backtest["seasonal_naive"]["mape"],
+        candidate=selected.name,
+        mape=selected.scores["mape"],
+        coverage_90=selected.scores["coverage_90"],
+        naive_mape=(metrics["seasonal_naive"] or {}).get("mape"),
     )
     return model_version
 

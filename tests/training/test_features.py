@@ -4,6 +4,7 @@ import pytest
 
 from training.features import (
     FEATURE_COLUMNS,
+    NO_WEATHER_COLUMNS,
     build_feature_frame,
     build_training_frame,
     local_midnights,
@@ -55,19 +56,25 @@ def test_training_rows_are_the_day_ahead_features_of_each_day(victoria, melbourn
     features, _ = build_training_frame(victoria.loc["2014-11-01":"2014-12-31"], melbourne)
     origin, day = local_day("2014-12-02")
     single = build_feature_frame(victoria, day, origin, melbourne)
-    pd.testing.assert_frame_equal(features.loc[day], single, check_freq=False)
+    pd.testing.assert_frame_equal(features.loc[day], single, check_freq=False, check_names=False)
     assert list(features.columns) == FEATURE_COLUMNS
 
 
 def test_holidays_of_melbourne(victoria, melbourne):
     features, _ = build_training_frame(victoria, melbourne)
     local_dates = features.index.tz_convert(MELBOURNE).strftime("%Y-%m-%d")
-    by_day = features.groupby(local_dates)[["is_holiday", "is_working_day"]].max()
+    flags = ["is_holiday", "is_working_day", "is_bridge_day", "christmas_period"]
+    by_day = features.groupby(local_dates)[flags].max()
     assert by_day.loc["2014-12-25", "is_holiday"] == 1
     assert by_day.loc["2014-12-25", "is_working_day"] == 0
     assert by_day.loc["2014-11-04", "is_holiday"] == 1  # Melbourne Cup: Victoria only
     assert by_day.loc["2014-12-23", "is_holiday"] == 0
     assert by_day.loc["2014-12-23", "is_working_day"] == 1
+    # Monday 3 November sits between a weekend and Melbourne Cup Tuesday: a bridge day.
+    assert by_day.loc["2014-11-03", "is_bridge_day"] == 1
+    assert by_day.loc["2014-11-05", "is_bridge_day"] == 0
+    assert by_day.loc["2014-12-29", "christmas_period"] == 1
+    assert by_day.loc["2014-12-22", "christmas_period"] == 0
 
 
 @pytest.mark.parametrize(
@@ -95,19 +102,22 @@ def test_local_midnight_moves_with_daylight_saving(melbourne):
     assert local_midnights(winter, MELBOURNE)[0] == pd.Timestamp("2014-07-09 14:00", tz="UTC")
 
 
-def test_temperature_falls_back_to_persistence_without_weather(victoria, melbourne):
+def test_weather_features_read_the_days_weather_rows_only_when_present(victoria, melbourne):
     origin, day = local_day("2014-12-10")
     history = victoria.loc[: origin - pd.Timedelta(minutes=30)]
     with_forecast = pd.concat([history, victoria.loc[day].assign(demand_mw=np.nan)])
 
-    persisted = build_feature_frame(history, day, origin, melbourne)["temperature_c"]
-    forecast = build_feature_frame(with_forecast, day, origin, melbourne)["temperature_c"]
+    without = build_feature_frame(history, day, origin, melbourne)
+    forecast = build_feature_frame(with_forecast, day, origin, melbourne)
 
-    np.testing.assert_allclose(forecast.to_numpy(), victoria.loc[day, "temperature_c"])
-    week = [
-        victoria.loc[day - pd.Timedelta(days=k), "temperature_c"].to_numpy() for k in range(1, 8)
-    ]
-    np.testing.assert_allclose(persisted.to_numpy(), np.mean(week, axis=0))
+    np.testing.assert_allclose(forecast["temperature_c"], victoria.loc[day, "temperature_c"])
+    assert forecast["temperature_max_day"].iloc[0] == victoria.loc[day, "temperature_c"].max()
+    lag_1h = victoria["temperature_c"].reindex(day - pd.Timedelta(hours=1)).to_numpy()
+    np.testing.assert_allclose(forecast["temperature_lag_1h"], lag_1h)
+    # No weather forecast: no invented temperature (the no-weather model serves that day).
+    assert without["temperature_c"].isna().all()
+    assert without["temperature_max_day"].isna().all()
+    pd.testing.assert_frame_equal(without[NO_WEATHER_COLUMNS], forecast[NO_WEATHER_COLUMNS])
 
 
 def test_a_year_builds_in_seconds(victoria, melbourne):

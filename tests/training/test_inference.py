@@ -106,3 +106,45 @@ def test_bad_requests_get_their_own_error(city_with_history, change, code):
     results = forecast_many([bad, request_for(city_with_history, "ok")])
     assert isinstance(results[0], JobError) and results[0].code == code
     assert isinstance(results[1], ForecastResult)
+
+
+def test_the_selected_model_serves_and_a_day_without_weather_uses_the_no_weather_variant(
+    trained_city,
+):
+    from forecasts.models import Observation
+    from training.deployed import algorithm_name
+
+    model_version = trained_city.model_versions.get(status="active")
+    variants = model_version.params["variants"]
+
+    def expected(variant):
+        members = [m["family"] for m in variants[variant]["members"]]
+        return algorithm_name(variants[variant]["candidate"], members)
+
+    with_weather = forecast_many([request_for(trained_city, "w")])[0]
+    assert with_weather.method == expected("weather")
+    # No weather forecast for the day: the model that needs none answers, still banded.
+    Observation.objects.filter(city=trained_city, timestamp__gte=DEC_30).update(temperature_c=None)
+    without = forecast_many([request_for(trained_city, "n")])[0]
+    assert without.method == expected("no_weather") and without.quality == "normal"
+    assert (without.values[0.05] < without.values[0.95]).all()
+    assert (without.values[0.05] <= without.values[0.5]).all()
+
+
+def test_an_hourly_city_in_another_time_zone_gets_its_dst_day(org, victoria, settings):
+    from tests.conftest import load_observations
+
+    berlin = make_city(org, "Berlin", country="DE", timezone="Europe/Berlin", resolution_minutes=60)
+    load_observations(berlin, victoria.loc["2014-10-01":].resample("60min").mean())
+    model_version = model_version_train(city=berlin)
+    # Clocks go back on 26 October 2014 in Berlin: that local day has 25 hours.
+    start = pd.Timestamp("2014-10-26", tz="Europe/Berlin").tz_convert("UTC")
+    (result,) = forecast_many([request_for(berlin, "dst", start=start, horizon=25)])
+    assert result.quality == "normal" and result.model_version == model_version
+    assert len(result.index) == 25 and result.index[1] - result.index[0] == pd.Timedelta("1h")
+    local_hours = result.index.tz_convert("Europe/Berlin").hour
+    assert list(local_hours[:4]) == [0, 1, 2, 2]  # 02:00 happens twice
+    assert (result.values[0.05] <= result.values[0.5]).all()
+    assert (result.values[0.5] <= result.values[0.95]).all()
+    actual = victoria["demand_mw"].resample("60min").mean().reindex(result.index).to_numpy()
+    assert np.mean(np.abs(result.values[0.5] - actual) / actual) < 0.1

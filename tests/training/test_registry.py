@@ -24,10 +24,18 @@ def test_first_model_is_active_and_fully_registered(city_with_history):
     model_version.refresh_from_db()
     assert model_version.status == ModelVersion.Status.ACTIVE
     assert model_version.version == 1
-    assert model_version.artifact.name.endswith(".cbm")
+    assert model_version.artifact.name.endswith(".pkl")
     assert model_version.artifact.size > 0
-    assert model_version.metrics["model"]["mape"] < model_version.metrics["seasonal_naive"]["mape"]
-    assert model_version.metrics["window"]["days"] == 7
+    metrics = model_version.metrics
+    assert metrics["model"]["mape"] < metrics["seasonal_naive"]["mape"]
+    assert metrics["window"]["days"] == 7
+    assert 0 <= metrics["model"]["coverage_90"] <= 100 and metrics["model"]["crossing"] == 0
+    assert {"rmse", "pinball", "skill_mape", "skill_pinball"} <= set(metrics["model"])
+    assert set(metrics["variants"]) == {"weather", "no_weather"}
+    selected = metrics["variants"]["weather"]["selected"]
+    assert metrics["model"]["candidate"] == selected
+    assert model_version.params["variants"]["weather"]["candidate"] == selected
+    assert len(model_version.params["variants"]["weather"]["offsets_mw"]) == 24
     assert model_version.backtest_end == pd.Timestamp("2014-12-31 13:00", tz="UTC")
     assert model_version.quantiles == [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
     assert set(model_version.feature_importance) == set(model_version.features)
@@ -44,7 +52,7 @@ def test_worse_challenger_stays_candidate_then_promote_swaps(city_until_dec30, v
     comparison = challenger.metrics["champion_comparison"]
     assert challenger.version == 2
     assert challenger.status == ModelVersion.Status.CANDIDATE
-    assert comparison["champion_rerun"] is True
+    assert comparison["champion_rerun"] is True and comparison["champion_score"] == "rerun"
     assert comparison["window"] == challenger.metrics["window"]
     assert comparison["challenger_mape"] > comparison["champion_mape"]
     assert "Kept as candidate" in challenger.promotion_note
@@ -69,6 +77,19 @@ def test_better_challenger_on_the_same_window_is_promoted(city_with_history, set
     assert strong.status == ModelVersion.Status.ACTIVE
     assert weak.status == ModelVersion.Status.RETIRED
     assert "Beat v1" in strong.promotion_note
+
+
+def test_same_configuration_on_new_data_is_a_refresh_when_not_worse(city_until_dec30, victoria):
+    first = model_version_train(city=city_until_dec30)
+    load_observations(city_until_dec30, victoria.loc["2014-12-30 13:00":])
+    second = model_version_train(city=city_until_dec30)
+    comparison = second.metrics["champion_comparison"]
+    # Same configuration: the champion's score on the new window comes from the same run.
+    assert comparison["champion_score"] == "same_configuration"
+    assert comparison["challenger_mape"] <= comparison["champion_mape"]
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert second.status == ModelVersion.Status.ACTIVE and first.status == "retired"
 
 
 def test_training_job_runs_and_reports(

@@ -3,15 +3,18 @@ import pandas as pd
 import pytest
 
 from forecasts.services.jobs import JobError
-from training.backtest import backtest_run
+from training.backtest import BacktestWindow, backtest_window_for
+from training.deployed import deployed_model_fit
+from training.evaluation import NO_WEATHER, WEATHER, evaluation_run
 from training.fallback import seasonal_profile_forecast
 from training.features import build_training_frame
+from training.selection import select
 from training.trainer import SUPPORTED_QUANTILES, model_fit, model_params
 
-from .conftest import TEN_WEEKS
+from .conftest import FAST_FAMILIES, TEN_WEEKS
 
 
-def test_quantiles_are_sorted_and_importance_named(victoria, melbourne):
+def test_boosted_quantiles_expand_to_all_and_importance_is_named(victoria, melbourne):
     features, target = build_training_frame(victoria.loc[TEN_WEEKS], melbourne)
     model = model_fit(features, target, model_params(100))
     predictions = model.predict(features.tail(500))
@@ -21,36 +24,75 @@ def test_quantiles_are_sorted_and_importance_named(victoria, melbourne):
     importance = model.feature_importance()
     assert set(importance) == set(features.columns)
     assert sum(importance.values()) == pytest.approx(100, abs=0.1)
-    # Calibration found the in-sample tails too narrow and widened them.
-    assert all(scale >= 1 for scale in model.interval_scales.values())
 
 
-def test_backtest_model_beats_seasonal_naive(victoria, melbourne):
-    report = backtest_run(victoria.loc[TEN_WEEKS], melbourne, days=7)
-    window = report["window"]
-    assert window["days"] == 7
-    assert pd.Timestamp(window["end"]) == pd.Timestamp("2014-12-31 13:00", tz="UTC")
-    model, naive = report["model"], report["seasonal_naive"]
-    assert model["points"] == naive["points"] == 7 * 48
-    assert model["mape"] < naive["mape"]
-    assert model["pinball"] < naive["pinball"]
-    assert 0 < model["mape"] < 15
-    assert 0 <= model["coverage_90"] <= 100
-    assert model["skill_mape"] == pytest.approx(1 - model["mape"] / naive["mape"], abs=1e-3)
+def _evaluate(history, city, families, days=7, calibration_days=7):
+    demand_index = history["demand_mw"].dropna().index
+    return evaluation_run(
+        history,
+        city,
+        window=backtest_window_for(demand_index, city, days),
+        params=model_params(150),
+        calibration_days=calibration_days,
+        refit_days=7,
+        only=set(families),
+    )
 
 
-def test_a_short_history_gets_a_shorter_window_not_an_error(victoria, melbourne, settings):
-    settings.TRAINING_BACKTEST_DAYS = 28
-    four_weeks = victoria.loc["2014-11-03":"2014-11-30"]  # 28 days, 21 with a week of lags
-    report = backtest_run(four_weeks, melbourne)
-    assert report["window"]["days"] == 13  # what is left after 7 days to fit on
-    assert report["model"]["points"] == 13 * 48
+def test_every_family_is_scored_and_the_best_is_selected(victoria, melbourne):
+    families = [*FAST_FAMILIES, "vanilla-regression", "mstl-ets"]
+    evaluation = _evaluate(victoria.loc[TEN_WEEKS], melbourne, families, calibration_days=1)
+    assert pd.Timestamp(evaluation.window.end) == pd.Timestamp("2014-12-31 13:00", tz="UTC")
+    selected, candidates = evaluation.variants[WEATHER]
+    assert set(candidates) == {*families, "ensemble"}
+    assert candidates["ensemble"].members == ["catboost", "mstl-ets"]
+    assert selected == select(candidates)
+    fast = [n for n in candidates if "mstl-ets" not in candidates[n].members]
+    best_fast = min(fast, key=lambda n: candidates[n].scores["mape"])
+    assert candidates[selected].scores["mape"] <= candidates[best_fast].scores["mape"]
+    for candidate in candidates.values():
+        assert candidate.scores["points"] == 7 * 48
+        assert candidate.scores["crossing"] == 0
+        assert candidate.offsets.shape == (24, len(SUPPORTED_QUANTILES))
+    assert candidates["catboost"].scores["mape"] < candidates["seasonal-naive"].scores["mape"]
+    assert candidates["catboost"].scores["skill_mape"] > 0
+    # Without weather only the families that need none compete.
+    no_weather_selected, no_weather = evaluation.variants[NO_WEATHER]
+    assert "catboost" not in no_weather and "vanilla-regression" not in no_weather
+    assert no_weather["ensemble"].members == ["catboost-no-weather", "mstl-ets"]
+    metrics = evaluation.metrics()
+    assert metrics["model"]["candidate"] == selected
+    assert metrics["variants"][NO_WEATHER]["selected"] == no_weather_selected
+
+
+def test_a_city_without_weather_gets_a_no_weather_model(victoria, melbourne):
+    history = victoria.loc[TEN_WEEKS].drop(columns=["temperature_c"])
+    evaluation = _evaluate(history, melbourne, FAST_FAMILIES)
+    assert list(evaluation.variants) == [NO_WEATHER]
+    deployed = deployed_model_fit(evaluation, history, melbourne)
+    assert list(deployed.variants) == [NO_WEATHER]
+    origin = pd.Timestamp("2014-12-29 13:00", tz="UTC")
+    day = pd.date_range(origin, periods=48, freq="30min")
+    known = history[history.index < origin]
+    values = deployed.predict(known, day, origin)
+    assert np.isfinite(values).all() and (np.diff(values, axis=1) >= 0).all()
+    mape = np.mean(
+        np.abs(values[:, 3] - history.loc[day, "demand_mw"]) / history.loc[day, "demand_mw"]
+    )
+    assert mape < 0.1
 
 
 def test_backtest_without_enough_history_is_a_clear_error(victoria, melbourne):
     with pytest.raises(JobError) as error:
-        backtest_run(victoria.loc["2014-12-15":], melbourne, days=7)
+        _evaluate(victoria.loc["2014-12-15":], melbourne, FAST_FAMILIES)
     assert error.value.code == "insufficient_data"
+
+
+def test_window_dict_round_trip(melbourne):
+    window = backtest_window_for(
+        pd.date_range("2014-01-01", periods=2000, freq="30min", tz="UTC"), melbourne, 7
+    )
+    assert BacktestWindow.from_dict(window.as_dict()) == window
 
 
 def test_fallback_works_from_one_day(victoria, melbourne):

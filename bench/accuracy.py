@@ -1,0 +1,130 @@
+"""Day-ahead accuracy on the shipped Victoria 2014 data (issue 3 protocol).
+
+Test = the last 8 weeks (local days 2014-11-06 .. 2014-12-31). For each day D the
+forecast is made at D's local midnight from data before it, with D's observed
+temperature as a perfect weather forecast ("ex-post"); models are refit weekly on
+all data before the refit point; intervals are calibrated on the 28 days of
+out-of-sample forecasts before D. It runs the project's own code
+(training.evaluation.evaluation_run: the function training uses to score a model
+version) and prints one row per model family, the ensemble and the selections.
+
+    .venv/bin/python bench/accuracy.py [--iterations N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "energy_site.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from forecasts.sample_data import sample_frame  # noqa: E402
+from training.backtest import forecast_input, window_between  # noqa: E402
+from training.deployed import deployed_model_fit  # noqa: E402
+from training.evaluation import NO_WEATHER, WEATHER, evaluation_run  # noqa: E402
+from training.trainer import model_params  # noqa: E402
+
+MELBOURNE = SimpleNamespace(
+    pk=None, name="Melbourne", timezone="Australia/Melbourne", country="AU", resolution_minutes=30
+)
+LABELS = {
+    "seasonal-naive": "seasonal naive (one week back)",
+    "mstl-ets": "MSTL(48, 336) + AutoETS, no weather",
+    "vanilla-regression": "Tao Hong's vanilla regression, ex-post",
+    "catboost": "CatBoost MultiQuantile, ex-post weather",
+    "catboost-no-weather": "CatBoost MultiQuantile, no weather",
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=None, help="CatBoost iterations")
+    parser.add_argument("--calibration-days", type=int, default=28)
+    parser.add_argument("--refit-days", type=int, default=7)
+    parser.add_argument("--only", default="", help="comma-separated family names")
+    args = parser.parse_args()
+
+    began = time.perf_counter()
+    history = sample_frame()
+    window = window_between("2014-11-06", "2014-12-31", MELBOURNE)
+    params = model_params(args.iterations)
+    evaluation = evaluation_run(
+        history,
+        MELBOURNE,
+        window=window,
+        params=params,
+        calibration_days=args.calibration_days,
+        refit_days=args.refit_days,
+        only=set(args.only.split(",")) if args.only else None,
+    )
+    backtest_seconds = time.perf_counter() - began
+    print(
+        f"Victoria 2014, day-ahead from local midnight, test {window.days} days "
+        f"2014-11-06 .. 2014-12-31, refit every {args.refit_days} days, "
+        f"CatBoost iterations {params['iterations']}, calibration {args.calibration_days} days"
+    )
+    header = (
+        f"{'method':<44}{'MAPE %':>8}{'RMSE MW':>9}{'pinball MW':>11}"
+        f"{'90% cover':>10}{'raw cover':>10}{'cross':>6}"
+    )
+    for variant in (WEATHER, NO_WEATHER):
+        if variant not in evaluation.variants:
+            continue
+        selected, candidates = evaluation.variants[variant]
+        print(f"\n{variant.replace('_', ' ')} candidates (selected: {selected})")
+        print(header)
+        for name, candidate in candidates.items():
+            s = candidate.scores
+            label = LABELS.get(
+                name, f"ensemble {'+'.join(candidate.members)} w={candidate.weights}"
+            )
+            mark = " *" if name == selected else ""
+            print(
+                f"{label + mark:<44}{s['mape']:>8.2f}{s['rmse']:>9.1f}{s['pinball']:>11.1f}"
+                f"{s['coverage_90']:>9.1f}%{s['coverage_90_raw']:>9.1f}%{s['crossing']:>6}"
+            )
+    print("\nTimings (2 cores):")
+    for name, f in evaluation.forecasts.items():
+        per_day = f.predict_seconds / max(len(f.origins), 1)
+        print(
+            f"  {name:<22} fit {np.mean(f.fit_seconds):6.1f} s mean, {max(f.fit_seconds):6.1f} s "
+            f"max over {len(f.fit_seconds)} refits; predict {per_day * 1000:6.1f} ms/day"
+        )
+    # The deployed path: fit the selected model on the whole year, then one day-ahead.
+    started = time.perf_counter()
+    deployed = deployed_model_fit(evaluation, history, MELBOURNE)
+    fit_seconds = time.perf_counter() - started
+    origin = window.end - pd.Timedelta(days=1)
+    day = history.index[(history.index >= origin) & (history.index < window.end)]
+    known = forecast_input(history, origin, window.end, 35)
+    deployed.predict(known, day, origin)  # warm-up (first call loads libraries)
+    started = time.perf_counter()
+    repeats = 20
+    for _ in range(repeats):
+        deployed.predict(known, day, origin)
+    predict_ms = (time.perf_counter() - started) / repeats * 1000
+    print(
+        f"  deployed model ({', '.join(f'{v}: {c}' for v, c in deployed.summary().items())}): "
+        f"fit on the year {fit_seconds:.1f} s, one day-ahead prediction {predict_ms:.1f} ms"
+    )
+    total = time.perf_counter() - began
+    print(f"\nbench/accuracy.py finished in {total:.0f} s (backtest {backtest_seconds:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""CatBoost multi-quantile on calendar, as-of demand and (optionally) weather features."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from training.families.base import city_spec
+from training.features import build_feature_frame, build_training_frame, feature_columns
+from training.trainer import QuantileModel, model_fit
+
+
+class CatBoostPredictor:
+    def __init__(self, model: QuantileModel, city):
+        self.model = model
+        self.city = city
+
+    def predict(self, history, targets, origin) -> np.ndarray:
+        return self.predict_many([(history, targets, origin)])[0]
+
+    def predict_many(self, items) -> list[np.ndarray]:
+        frames = [build_feature_frame(h, t, o, self.city) for h, t, o in items]
+        if not frames:
+            return []
+        raw = self.model.predict_raw(pd.concat(frames, ignore_index=True))
+        bounds = np.cumsum([0, *(len(f) for f in frames)])
+        return [raw[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def feature_importance(self) -> dict[str, float]:
+        return self.model.feature_importance()
+
+
+class CatBoostFamily:
+    history_days = 15  # weekly lags plus the previous day's temperature
+
+    def __init__(self, *, with_weather: bool, params: dict):
+        self.uses_weather = with_weather
+        self.name = "catboost" if with_weather else "catboost-no-weather"
+        self.params = params
+
+    def fit(self, history: pd.DataFrame, city) -> CatBoostPredictor:
+        features, target = build_training_frame(history, city)
+        model = model_fit(features, target, self.params, columns=feature_columns(self.uses_weather))
+        return CatBoostPredictor(model, city_spec(city))
