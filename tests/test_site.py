@@ -75,3 +75,38 @@ def test_production_settings_pass_check_deploy():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dashboard_shows_the_dispatch_mode_and_its_shortfalls(client, owner, stranger, city):
+    import pandas as pd
+
+    from forecasts.models import ForecastRun
+    from optimization.models import DispatchRun
+
+    run = ForecastRun.objects.create(
+        city=city, method="test", start=pd.Timestamp("2014-12-30 13:00", tz="UTC"),
+        horizon_hours=24, quantiles=[0.05, 0.5, 0.95],
+    )  # fmt: skip
+    DispatchRun.objects.create(
+        forecast_run=run,
+        mode=DispatchRun.Mode.RESERVE,
+        status=DispatchRun.Status.OPTIMAL_WITH_SHORTFALLS,
+        curtailment_mwh=12.5,
+        reserve_shortfall_mwh=3.5,
+        shortfalls=[
+            {
+                "constraint": "min_renewable_share",
+                "target": 0.6,
+                "achieved": 0.42,
+                "shortfall": 0.18,
+                "unit": "share",
+            }
+        ],
+    )
+    client.force_login(owner)
+    page = client.get("/").content.decode()
+    assert "reserve mode" in page
+    assert "short: min_renewable_share" in page and "0.420 of 0.600 share" in page
+    assert "reserve short MWh</th><td>3.5<" in page
+    client.force_login(stranger)
+    assert "min_renewable_share" not in client.get("/").content.decode()
