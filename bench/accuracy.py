@@ -8,7 +8,7 @@ out-of-sample forecasts before D. It runs the project's own code
 (training.evaluation.evaluation_run: the function training uses to score a model
 version) and prints one row per model family, the ensemble and the selections.
 
-    .venv/bin/python bench/accuracy.py [--iterations N]
+    .venv/bin/python bench/accuracy.py [--iterations N] [--only a,b] [--window FIRST,LAST]
 """
 
 from __future__ import annotations
@@ -50,18 +50,47 @@ LABELS = {
 }
 
 
+def _parse_value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=None, help="CatBoost iterations")
     parser.add_argument("--calibration-days", type=int, default=28)
     parser.add_argument("--refit-days", type=int, default=7)
     parser.add_argument("--only", default="", help="comma-separated family names")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        help="CatBoost parameter override KEY=VALUE (repeatable), for experiments",
+    )
+    parser.add_argument(
+        "--window",
+        default="2014-11-06,2014-12-31",
+        help="first,last local day scored (default: the issue's test weeks); use "
+        "2014-09-11,2014-11-05 to validate a change on data before the test weeks",
+    )
     args = parser.parse_args()
 
     began = time.perf_counter()
     history = sample_frame()
-    window = window_between("2014-11-06", "2014-12-31", MELBOURNE)
+    first_day, last_day = args.window.split(",")
+    window = window_between(first_day, last_day, MELBOURNE)
+    overrides = dict(item.split("=", 1) for item in args.param)
     params = model_params(args.iterations)
+    for key, value in overrides.items():  # "no_weather.depth=4" sets a no-weather setting
+        *parents, name = key.split(".")
+        target = params
+        for parent in parents:
+            target[parent] = target = dict(target.get(parent, {}))
+        target[name] = _parse_value(value)
     evaluation = evaluation_run(
         history,
         MELBOURNE,
@@ -74,8 +103,9 @@ def main() -> int:
     backtest_seconds = time.perf_counter() - began
     print(
         f"Victoria 2014, day-ahead from local midnight, test {window.days} days "
-        f"2014-11-06 .. 2014-12-31, refit every {args.refit_days} days, "
+        f"{first_day} .. {last_day}, refit every {args.refit_days} days, "
         f"CatBoost iterations {params['iterations']}, calibration {args.calibration_days} days"
+        + (f", overrides {overrides}" if overrides else "")
     )
     header = (
         f"{'method':<44}{'MAPE %':>8}{'RMSE MW':>9}{'pinball MW':>11}"

@@ -58,8 +58,19 @@ WEATHER_COLUMNS = [
     "heating_degrees",
     "cooling_degrees",
 ]
+# Temperature observed strictly before the origin (the last 24 h and the same slot the
+# day before): what a city without a weather forecast still knows. The no-weather model
+# uses these; the weather model has the target day's temperature instead.
+OBSERVED_WEATHER_COLUMNS = [
+    "temperature_obs_last",
+    "temperature_obs_mean_24h",
+    "temperature_obs_max_24h",
+    "temperature_obs_min_24h",
+    "temperature_obs_lag_day",
+]
 FEATURE_COLUMNS = [*CALENDAR_COLUMNS, *DEMAND_COLUMNS, *WEATHER_COLUMNS]
-NO_WEATHER_COLUMNS = [*CALENDAR_COLUMNS, *DEMAND_COLUMNS]
+NO_WEATHER_COLUMNS = [*CALENDAR_COLUMNS, *DEMAND_COLUMNS, *OBSERVED_WEATHER_COLUMNS]
+ALL_COLUMNS = [*FEATURE_COLUMNS, *OBSERVED_WEATHER_COLUMNS]
 TARGET_COLUMN = "demand_mw"
 DAY = pd.Timedelta(days=1)
 WEEK = pd.Timedelta(days=7)
@@ -210,6 +221,8 @@ def feature_frame_for_pairs(
     lag_day_dates = lag_day_times.normalize()
     lag_day_working = ~non_working_flags(lag_day_dates, city)
     window = _window_stats(demand, origins)
+    temperature = _column(history, "temperature_c")
+    observed = _window_stats(temperature, origins)  # strictly before the origin
     frame = pd.DataFrame(
         {
             **calendar,
@@ -222,11 +235,16 @@ def feature_frame_for_pairs(
             "demand_mean_24h": window["mean"],
             "demand_max_24h": window["max"],
             "demand_min_24h": window["min"],
-            **_weather_features(_column(history, "temperature_c"), targets, local, tz),
+            **_weather_features(temperature, targets, local, tz),
+            "temperature_obs_last": observed["last"],
+            "temperature_obs_mean_24h": observed["mean"],
+            "temperature_obs_max_24h": observed["max"],
+            "temperature_obs_min_24h": observed["min"],
+            "temperature_obs_lag_day": _LocalLookup(temperature, tz).get(lag_day_times, origins_ns),
         },
         index=targets.rename("timestamp"),
     )
-    return frame[FEATURE_COLUMNS]
+    return frame[ALL_COLUMNS]
 
 
 def build_feature_frame(

@@ -91,7 +91,7 @@ def _windows_for(history: pd.DataFrame, city: City) -> tuple[BacktestWindow, int
 
 def _configuration(params: dict) -> dict:
     """What makes two versions the same model but for their data."""
-    keys = ("iterations", "depth", "learning_rate", "l2_leaf_reg", "calibration_days", "refit_days")
+    keys = ("iterations", *DEFAULT_PARAMS, "calibration_days", "refit_days")
     return {k: params.get(k) for k in keys}
 
 

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from training.features import (
-    FEATURE_COLUMNS,
+    ALL_COLUMNS,
     NO_WEATHER_COLUMNS,
     build_feature_frame,
     build_training_frame,
@@ -57,7 +57,7 @@ def test_training_rows_are_the_day_ahead_features_of_each_day(victoria, melbourn
     origin, day = local_day("2014-12-02")
     single = build_feature_frame(victoria, day, origin, melbourne)
     pd.testing.assert_frame_equal(features.loc[day], single, check_freq=False, check_names=False)
-    assert list(features.columns) == FEATURE_COLUMNS
+    assert list(features.columns) == ALL_COLUMNS
 
 
 def test_holidays_of_melbourne(victoria, melbourne):
@@ -118,6 +118,22 @@ def test_weather_features_read_the_days_weather_rows_only_when_present(victoria,
     assert without["temperature_c"].isna().all()
     assert without["temperature_max_day"].isna().all()
     pd.testing.assert_frame_equal(without[NO_WEATHER_COLUMNS], forecast[NO_WEATHER_COLUMNS])
+
+
+def test_observed_temperature_is_read_before_the_origin_only(victoria, melbourne):
+    origin, day = local_day("2014-12-10")
+    features = build_feature_frame(victoria, day, origin, melbourne)
+    before = victoria.loc[origin - pd.Timedelta(hours=24) : origin - pd.Timedelta(minutes=30)]
+    temperature = before["temperature_c"]
+    assert (features["temperature_obs_last"] == temperature.iloc[-1]).all()
+    assert (features["temperature_obs_max_24h"] == temperature.max()).all()
+    np.testing.assert_allclose(features["temperature_obs_mean_24h"], temperature.mean())
+    np.testing.assert_allclose(features["temperature_obs_lag_day"], temperature.to_numpy())
+    # Whatever the day's own temperature (forecast or not), these do not move.
+    altered = victoria.copy()
+    altered.loc[altered.index >= origin, "temperature_c"] += 10.0
+    moved = build_feature_frame(altered, day, origin, melbourne)
+    pd.testing.assert_frame_equal(moved[NO_WEATHER_COLUMNS], features[NO_WEATHER_COLUMNS])
 
 
 def test_a_year_builds_in_seconds(victoria, melbourne):

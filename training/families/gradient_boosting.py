@@ -36,7 +36,8 @@ class CatBoostFamily:
     def __init__(self, *, with_weather: bool, params: dict):
         self.uses_weather = with_weather
         self.name = "catboost" if with_weather else "catboost-no-weather"
-        self.params = params
+        # The no-weather model has its own settings on top of the shared ones.
+        self.params = params if with_weather else {**params, **params.get("no_weather", {})}
 
     def fit(self, history: pd.DataFrame, city) -> CatBoostPredictor:
         features, target = build_training_frame(history, city)
