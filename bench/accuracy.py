@@ -36,6 +36,7 @@ from forecasts.sample_data import sample_frame  # noqa: E402
 from training.backtest import forecast_input, window_between  # noqa: E402
 from training.deployed import deployed_model_fit  # noqa: E402
 from training.evaluation import NO_WEATHER, WEATHER, evaluation_run  # noqa: E402
+from training.families.base import QUANTILES  # noqa: E402
 from training.trainer import model_params  # noqa: E402
 
 MELBOURNE = SimpleNamespace(
@@ -59,6 +60,26 @@ def _parse_value(text: str):
     return text
 
 
+def _print_daily_errors(evaluation, variant: str, window) -> None:
+    """Where the selected candidate's error comes from, day by day (local days)."""
+    candidate = evaluation.selected(variant)
+    reference = evaluation.forecasts[candidate.members[0]]
+    origins = np.array([o.value for o in reference.origins], dtype="int64")[reference.day]
+    in_window = (origins >= window.start.value) & (origins < window.end.value)
+    actual = reference.actual[in_window]
+    median = candidate.calibrated[:, QUANTILES.index(0.5)]
+    days = reference.times[in_window].tz_convert(MELBOURNE.timezone).tz_localize(None).normalize()
+    daily = pd.Series(np.abs(median - actual) / actual * 100, index=days).groupby(level=0).mean()
+    christmas = (daily.index.month == 12) & (daily.index.day >= 24)
+    worst = ", ".join(f"{d:%d %b} {v:.1f}" for d, v in daily.nlargest(8).items())
+    rest = f"{daily[~christmas].mean():.2f} %" if (~christmas).any() else "-"
+    week = f"{daily[christmas].mean():.2f} %" if christmas.any() else "-"
+    print(
+        f"\n{variant.replace('_', ' ')} ({candidate.name}) MAPE by local day: "
+        f"24-31 December {week}, the other days {rest}\n  worst days (%): {worst}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=None, help="CatBoost iterations")
@@ -76,6 +97,12 @@ def main() -> int:
         default="2014-11-06,2014-12-31",
         help="first,last local day scored (default: the issue's test weeks); use "
         "2014-09-11,2014-11-05 to validate a change on data before the test weeks",
+    )
+    parser.add_argument(
+        "--daily",
+        action="store_true",
+        help="also print each selected model's MAPE per local day: the worst days, and "
+        "24-31 December against the other days",
     )
     args = parser.parse_args()
 
@@ -127,6 +154,10 @@ def main() -> int:
                 f"{label + mark:<44}{s['mape']:>8.2f}{s['rmse']:>9.1f}{s['pinball']:>11.1f}"
                 f"{s['coverage_90']:>9.1f}%{s['coverage_90_raw']:>9.1f}%{s['crossing']:>6}"
             )
+    if args.daily:
+        for variant in (WEATHER, NO_WEATHER):
+            if variant in evaluation.variants:
+                _print_daily_errors(evaluation, variant, window)
     print("\nTimings (2 cores):")
     for name, f in evaluation.forecasts.items():
         per_day = f.predict_seconds / max(len(f.origins), 1)
