@@ -112,7 +112,10 @@ def _champion_score(champion: ModelVersion, history, city, evaluation: Evaluatio
     candidates = evaluation.variants[variant][1]
     if _configuration(champion.params) == _configuration(params) and candidate in candidates:
         return candidates[candidate].scores["mape"], "same_configuration"
-    champion_params = {**params, **{k: v for k, v in champion.params.items() if k in DEFAULT_KEYS}}
+    # A champion from before the no-weather model had its own settings shared the weather
+    # model's: an absent ``no_weather`` means none, not today's defaults.
+    stored_params = {k: v for k, v in champion.params.items() if k in DEFAULT_KEYS}
+    champion_params = {**params, "no_weather": {}, **stored_params}
     members = {m["family"] for m in stored.get("members", [])} or None
     rerun = evaluation_run(
         history,
