@@ -1,10 +1,11 @@
 """From raw backtest forecasts to scored, calibrated candidates and the city's choice.
 
-Candidates are every family on its own plus a weighted ensemble of the gradient
-boosting model and the statistical model. For each day D of the window, the
-ensemble weight and the conformal offsets are learned from the out-of-sample
-forecasts of the ``calibration_days`` before D only, then applied to D: the scores
-are those of a forecaster that calibrates itself as it goes. The deployed model gets
+Candidates are every family on its own plus weighted ensembles of the gradient
+boosting model with the statistical model and (with weather) with the regression.
+For each day D of the window, the ensemble weight and the conformal offsets are
+learned from the out-of-sample forecasts of the ``calibration_days`` before D only,
+then applied to D: the scores are those of a forecaster that calibrates itself as it
+goes. The deployed model gets
 the weight and offsets of the last ``calibration_days`` of the backtest.
 """
 
@@ -20,6 +21,11 @@ from training.calibration import adapted_levels, calibrate, calibration_offsets
 from training.families.base import QUANTILES
 
 ENSEMBLE = "ensemble"
+# Gradient boosting + the temperature regression: the regression's smooth temperature
+# response corrects trees on the rare hot and cold days (rolling validation on
+# 2014-09-11 .. 2014-11-05: MAPE 2.58 -> 2.50 %, paired on the same booster forecasts).
+ENSEMBLE_REGRESSION = "ensemble-regression"
+REGRESSION = "vanilla-regression"
 NAIVE = "seasonal-naive"
 STATISTICAL = "mstl-ets"
 WEIGHT_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
@@ -53,6 +59,8 @@ def candidate_members(
     booster = "catboost" if with_weather else "catboost-no-weather"
     if booster in names and STATISTICAL in names:
         candidates[ENSEMBLE] = [booster, STATISTICAL]
+    if booster in names and REGRESSION in names:  # the regression needs weather
+        candidates[ENSEMBLE_REGRESSION] = [booster, REGRESSION]
     return candidates
 
 

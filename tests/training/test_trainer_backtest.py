@@ -44,8 +44,9 @@ def test_every_family_is_scored_and_the_best_is_selected(victoria, melbourne):
     evaluation = _evaluate(victoria.loc[TEN_WEEKS], melbourne, families, calibration_days=1)
     assert pd.Timestamp(evaluation.window.end) == pd.Timestamp("2014-12-31 13:00", tz="UTC")
     selected, candidates = evaluation.variants[WEATHER]
-    assert set(candidates) == {*families, "ensemble"}
+    assert set(candidates) == {*families, "ensemble", "ensemble-regression"}
     assert candidates["ensemble"].members == ["catboost", "mstl-ets"]
+    assert candidates["ensemble-regression"].members == ["catboost", "vanilla-regression"]
     assert selected == select(candidates)
     fast = [n for n in candidates if "mstl-ets" not in candidates[n].members]
     best_fast = min(fast, key=lambda n: candidates[n].scores["mape"])
@@ -59,6 +60,7 @@ def test_every_family_is_scored_and_the_best_is_selected(victoria, melbourne):
     # Without weather only the families that need none compete.
     no_weather_selected, no_weather = evaluation.variants[NO_WEATHER]
     assert "catboost" not in no_weather and "vanilla-regression" not in no_weather
+    assert "ensemble-regression" not in no_weather
     assert no_weather["ensemble"].members == ["catboost-no-weather", "mstl-ets"]
     metrics = evaluation.metrics()
     assert metrics["model"]["candidate"] == selected
