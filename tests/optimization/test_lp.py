@@ -16,40 +16,18 @@ from optimization.lp import (
     solve_dispatch,
 )
 from tests.optimization.helpers import demo_problem, local_day, merit_order_objective
+from tests.optimization.lp_strategies import assert_invariants as assert_lp_invariants
+from tests.optimization.lp_strategies import simultaneous_flow
 
 # A summer heatwave peak, a mild autumn Saturday, a winter weekday.
 DAYS = ["2014-01-16", "2014-03-15", "2014-07-08"]
 
 
 def assert_invariants(problem: DispatchProblem, solution) -> None:
-    peak = float(problem.demand_mw.max())
-    tol = 1e-6 * peak
-    dt = problem.dt_hours
-    supply = sum(solution.power[s.name] for s in problem.sources)
-    supply = supply + sum(
-        solution.discharge[b.name] - solution.charge[b.name] for b in problem.storage
-    )
-    np.testing.assert_allclose(
-        supply + solution.shed - solution.dump, problem.demand_mw, rtol=0, atol=tol
-    )
-    for s in problem.sources:
-        cap = s.capacity_mw * s.availability
-        p = solution.power[s.name]
-        assert np.all(p >= s.must_run_fraction * cap - tol) and np.all(p <= cap + tol), s.name
-        if s.ramp_limit_per_hour is not None:
-            step = s.ramp_limit_per_hour * s.capacity_mw * dt
-            assert np.all(np.abs(np.diff(p)) <= step + tol), s.name
-    for b in problem.storage:
-        charge, discharge, soc = (solution.charge[b.name], solution.discharge[b.name],
-                                  solution.soc[b.name])  # fmt: skip
-        expected = b.initial_soc * b.energy_mwh + np.cumsum(
-            b.charge_efficiency * dt * charge - dt / b.discharge_efficiency * discharge
-        )
-        np.testing.assert_allclose(soc, expected, rtol=0, atol=tol)
-        assert soc.min() >= b.min_soc * b.energy_mwh - tol
-        assert soc.max() <= b.max_soc * b.energy_mwh + tol
-        assert np.all(charge <= b.power_mw + tol) and np.all(discharge <= b.power_mw + tol)
-        assert np.minimum(charge, discharge).max() <= tol, "charges and discharges at once"
+    """The property tests' invariants, plus: these fleets never charge while discharging."""
+    assert_lp_invariants(problem, solution)
+    tol = 1e-6 * float(problem.demand_mw.max())
+    assert simultaneous_flow(problem, solution) <= tol, "charges and discharges at once"
 
 
 @pytest.mark.parametrize("day", DAYS)
