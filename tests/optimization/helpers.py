@@ -86,3 +86,21 @@ def merit_order_objective(problem: DispatchProblem) -> float:
             remaining -= take
         total += dt * remaining * policy.voll
     return total
+
+
+def admin_form_with(admin_user, instance, **changes):
+    """(form class, POST data) of the admin change form for a stored fleet item:
+    its current values, with ``changes`` applied on top."""
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    model = type(instance)
+    request = RequestFactory().get("/")
+    request.user = admin_user
+    form_class = admin.site._registry[model].get_form(request, instance)
+    data = {
+        key: ("" if value is None else value)
+        for key, value in model.objects.filter(pk=instance.pk).values()[0].items()
+    }
+    data.update(city=instance.city_id, availability_profile="[]", **changes)
+    return form_class, data

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib import admin
-from django.test import RequestFactory
 
 from forecasts.models import Job
 from optimization.fleet import demo_fleet_create
@@ -19,6 +17,7 @@ from optimization.models import (
     StorageUnit,
 )
 from optimization.services import dispatch_run_execute
+from tests.optimization.helpers import admin_form_with
 from tests.optimization.test_services import forecast_run_for_day
 
 SOURCE = {
@@ -455,14 +454,7 @@ def test_admin_forms_apply_the_same_bounds(admin_user, city, model, values, fiel
     demo_fleet_create(city)
     item = model.objects.filter(city=city).first()
     stored = getattr(item, field)
-    request = RequestFactory().get("/")
-    request.user = admin_user
-    form_class = admin.site._registry[model].get_form(request, item)
-    data = {
-        key: ("" if value is None else value)
-        for key, value in model.objects.filter(pk=item.pk).values()[0].items()
-    }
-    data.update(city=city.pk, availability_profile="[]", **values)
+    form_class, data = admin_form_with(admin_user, item, **values)
     form = form_class(data=data, instance=item)
     assert not form.is_valid() and field in form.errors
     assert getattr(model.objects.get(pk=item.pk), field) == stored

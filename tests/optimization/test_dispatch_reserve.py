@@ -9,6 +9,7 @@ from forecasts.models import Forecast, Job, Observation
 from optimization.fleet import demo_fleet_create
 from optimization.models import DispatchRun, EnergyMix, GenerationSource, StorageUnit
 from optimization.tasks import optimize_dispatch
+from tests.optimization.helpers import admin_form_with
 from tests.optimization.test_api import assert_error, sources_url, storage_url
 from tests.optimization.test_services import forecast_run_for_day
 
@@ -242,21 +243,11 @@ def test_stochastic_mode_plans_for_three_demand_scenarios(
 
 
 def test_admin_form_refuses_a_source_that_breaks_the_penalty_order(admin_user, city):
-    from django.contrib import admin
-    from django.test import RequestFactory
-
     demo_fleet_create(city)
     peaker = GenerationSource.objects.get(city=city, name="Gas peaker")
-    request = RequestFactory().get("/")
-    request.user = admin_user
-    form_class = admin.site._registry[GenerationSource].get_form(request, peaker)
-    data = {
-        key: ("" if value is None else value)
-        for key, value in GenerationSource.objects.filter(pk=peaker.pk).values()[0].items()
-    }
     # 900 per MWh through the battery's 0.92 x 0.92 round trip exceeds the terminal-SoC
     # penalty (1 000): the LP would rather miss the battery's target than run the peaker.
-    data.update(city=city.pk, availability_profile="[]", marginal_cost=900)
+    form_class, data = admin_form_with(admin_user, peaker, marginal_cost=900)
     form = form_class(data=data, instance=peaker)
     assert not form.is_valid()
     assert "penalty order" in str(form.errors) and "Gas peaker" in str(form.errors)
