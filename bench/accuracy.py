@@ -64,7 +64,7 @@ def _print_daily_errors(evaluation, variant: str, window) -> None:
     """Where the selected candidate's error comes from, day by day (local days)."""
     candidate = evaluation.selected(variant)
     reference = evaluation.forecasts[candidate.members[0]]
-    origins = np.array([o.value for o in reference.origins], dtype="int64")[reference.day]
+    origins = reference.row_origins_ns()
     in_window = (origins >= window.start.value) & (origins < window.end.value)
     actual = reference.actual[in_window]
     median = candidate.calibrated[:, QUANTILES.index(0.5)]

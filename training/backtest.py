@@ -112,6 +112,10 @@ class RollingForecasts:
     def local_hours(self, city) -> np.ndarray:
         return self.times.tz_convert(city.timezone).hour.to_numpy()
 
+    def row_origins_ns(self) -> np.ndarray:
+        """The origin (UTC, ns) each row was forecast from."""
+        return np.array([o.value for o in self.origins], dtype="int64")[self.day]
+
 
 def forecast_input(
     history: pd.DataFrame, origin: pd.Timestamp, day_end: pd.Timestamp, lookback_days: int

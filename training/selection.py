@@ -97,7 +97,7 @@ def evaluate_candidate(
     reference = forecasts[members[0]]
     raws = [forecasts[m].raw for m in members]
     actual, hours = reference.actual, reference.local_hours(city)
-    origin_ns = np.array([o.value for o in reference.origins], dtype="int64")[reference.day]
+    origin_ns = reference.row_origins_ns()
     span = pd.Timedelta(days=calibration_days).value
     calibrated = np.full_like(raws[0], np.nan)
     combined_raw = np.full_like(raws[0], np.nan)
