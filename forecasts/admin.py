@@ -1,7 +1,6 @@
 """Admin of tenants, cities, data, forecasts and jobs (actions: train now, cancel job)."""
 
 from django.contrib import admin, messages
-from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -15,6 +14,7 @@ from forecasts.models import (
     Observation,
     Organization,
 )
+from forecasts.services.ingest import city_observation_summary_refresh
 from forecasts.services.jobs import job_cancel
 
 
@@ -69,17 +69,12 @@ class CityAdmin(admin.ModelAdmin):
         "resolution_minutes",
         "is_active",
         "observation_count",
+        "last_observation",
     ]
+    readonly_fields = ["observation_count", "first_observation", "last_observation"]
     list_filter = ["is_active", "country", "resolution_minutes", "organization"]
     search_fields = ["name", "organization__name", "timezone"]
     actions = ["train_now"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_observation_count=Count("observations"))
-
-    @admin.display(description="observations", ordering="_observation_count")
-    def observation_count(self, city):
-        return city._observation_count
 
     @admin.action(description="Train a new model now")
     def train_now(self, request, queryset):
@@ -103,6 +98,28 @@ class ObservationAdmin(admin.ModelAdmin):
     search_fields = ["city__name"]
     list_select_related = ["city"]
     show_full_result_count = False  # COUNT(*) over millions of rows on every page
+
+    # A correction made here must reach the city's observation summary, like an upload.
+    # The admin runs each of these inside a transaction.
+    def save_model(self, request, obj, form, change):
+        previous_city = Observation.objects.filter(pk=obj.pk).values_list("city", flat=True)
+        city_ids = {obj.city_id, *previous_city}
+        super().save_model(request, obj, form, change)
+        _refresh_summaries(city_ids)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        _refresh_summaries({obj.city_id})
+
+    def delete_queryset(self, request, queryset):
+        city_ids = set(queryset.values_list("city", flat=True).distinct())
+        super().delete_queryset(request, queryset)
+        _refresh_summaries(city_ids)
+
+
+def _refresh_summaries(city_ids) -> None:
+    for city in City.objects.filter(pk__in=city_ids):
+        city_observation_summary_refresh(city=city)
 
 
 class ForecastInline(admin.TabularInline):

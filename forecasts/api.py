@@ -6,7 +6,7 @@ import uuid
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Min, Prefetch, Window
+from django.db.models import F, Prefetch, Window
 from django.db.models.functions import RowNumber
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -66,11 +66,6 @@ class CityViewSet(
             return City.objects.none()
         return (
             cities_for_user(self.request.user)
-            .annotate(
-                observation_count=Count("observations"),
-                first_observation=Min("observations__timestamp"),
-                last_observation=Max("observations__timestamp"),
-            )
             .prefetch_related(
                 Prefetch(
                     "model_versions",
@@ -78,7 +73,7 @@ class CityViewSet(
                     to_attr="active_models",
                 )
             )
-            .order_by("name", "pk")  # aggregation drops Meta.ordering; pages need an order
+            .order_by("name", "pk")  # names are unique per organisation; pk keeps pages stable
         )
 
     def perform_create(self, serializer):

@@ -77,6 +77,13 @@ class City(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A summary of the city's observations, kept by observations_upsert in the same
+    # transaction as the rows: counting millions of rows on every GET /cities/ took
+    # seconds (docs/benchmarks.md), and training reads the data's fingerprint from here.
+    observation_count = models.PositiveBigIntegerField(default=0, editable=False)
+    first_observation = models.DateTimeField(null=True, blank=True, editable=False)
+    last_observation = models.DateTimeField(null=True, blank=True, editable=False)
+    observations_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "cities"
@@ -96,7 +103,10 @@ class Observation(models.Model):
     weather forecast uploaded for days that have not happened yet.
     """
 
-    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="observations")
+    # No index of its own: the unique (city, timestamp) index serves every lookup by city.
+    city = models.ForeignKey(
+        City, on_delete=models.CASCADE, related_name="observations", db_index=False
+    )
     timestamp = models.DateTimeField()
     demand_mw = models.FloatField(null=True, blank=True)
     temperature_c = models.FloatField(null=True, blank=True)
@@ -109,7 +119,6 @@ class Observation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["city", "timestamp"], name="unique_observation")
         ]
-        indexes = [models.Index(fields=["city", "timestamp"], name="observation_city_ts")]
         ordering = ["city", "timestamp"]
 
     WEATHER_FIELDS = ("temperature_c", "humidity_pct", "wind_speed_ms", "irradiance_wm2")

@@ -69,9 +69,9 @@ class CitySerializer(serializers.ModelSerializer):
 
     def get_data_coverage(self, city: City) -> dict:
         return {
-            "observations": getattr(city, "observation_count", None),
-            "first": getattr(city, "first_observation", None),
-            "last": getattr(city, "last_observation", None),
+            "observations": city.observation_count,
+            "first": city.first_observation,
+            "last": city.last_observation,
         }
 
     def validate_country(self, value: str) -> str:

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from forecasts.models import City, Membership, Observation, Organization
+from forecasts.models import City, Membership, Organization
 from forecasts.sample_data import sample_frame
 
 
@@ -113,17 +113,10 @@ def city(org) -> City:
 
 
 def load_observations(city: City, frame: pd.DataFrame) -> int:
-    rows = [
-        Observation(
-            city=city,
-            timestamp=ts.to_pydatetime(),
-            demand_mw=None if pd.isna(r.demand_mw) else float(r.demand_mw),
-            temperature_c=None if pd.isna(r.temperature_c) else float(r.temperature_c),
-        )
-        for ts, r in frame.iterrows()
-    ]
-    Observation.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+    """Store demand and temperature through the service uploads use."""
+    from forecasts.services.ingest import observations_upsert
+
+    return observations_upsert(city=city, frame=frame[["demand_mw", "temperature_c"]])
 
 
 @pytest.fixture

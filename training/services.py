@@ -9,10 +9,10 @@ import pandas as pd
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Max
 from django.utils import timezone
 
-from forecasts.models import City, Job, Observation
+from forecasts.models import City, Job
 from forecasts.selectors import observation_frame_for_city
 from forecasts.services.jobs import (
     JobError,
@@ -47,9 +47,7 @@ def training_job_start(*, city: City, user, idempotency_key: str = "") -> Job:
 
     # Training is deterministic (fixed seed), so the same data gives the same model: a
     # repeat while the data is unchanged gets the existing job, new data a new one.
-    data = Observation.objects.filter(city=city).aggregate(
-        rows=Count("pk"), changed=Max("updated_at")
-    )
+    data = {"rows": city.observation_count, "changed": city.observations_changed_at}
     params = {"city": city.pk}
     job, created = job_create(
         organization=city.organization,

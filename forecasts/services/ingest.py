@@ -23,6 +23,7 @@ import pandas as pd
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from forecasts.ingest import VALUE_COLUMNS, observations_file_parse
@@ -30,6 +31,12 @@ from forecasts.models import City, Job, Observation
 from forecasts.services.jobs import JobError, job_create, job_enqueue, job_progress
 
 UPSERT_BATCH_SIZE = 2000
+OBSERVATION_SUMMARY_FIELDS = (
+    "observation_count",
+    "first_observation",
+    "last_observation",
+    "observations_changed_at",
+)
 UPLOAD_DIR = "uploads"
 
 
@@ -50,6 +57,8 @@ def observations_upsert(
     if frame.empty:
         return 0
     columns = [name for name in VALUE_COLUMNS if name in frame.columns]
+    if not frame[columns].notna().to_numpy().any():
+        return 0  # no value to write: the city's data and its summary stay as they are
     timestamps = pd.DatetimeIndex(frame.index).tz_convert("UTC").to_pydatetime()
     values = frame[columns].to_numpy(dtype="float64")
     present = ~np.isnan(values)
@@ -84,7 +93,31 @@ def observations_upsert(
                 written += len(objects)
                 if progress is not None:
                     progress(len(objects))
+        city_observation_summary_refresh(city=city)
     return written
+
+
+def city_observation_summary_refresh(*, city: City) -> City:
+    """Recount ``city``'s observations into its summary fields (what GET /cities/ shows).
+
+    Call it inside the transaction that changed the rows; observations_upsert does.
+    The city row is locked before counting, so of two transactions writing the same
+    city the one that commits last counts after the other committed (a new snapshot
+    per statement under READ COMMITTED) and its summary includes both. NO KEY
+    UPDATE is the weakest lock that serialises the counts: it leaves the city free for
+    the KEY SHARE locks other transactions' foreign-key checks take (forecast rows,
+    jobs, the uploads' own rows at commit).
+    """
+    City.objects.select_for_update(no_key=True).filter(pk=city.pk).values_list("pk").first()
+    summary = Observation.objects.filter(city=city).aggregate(
+        count=Count("pk"), first=Min("timestamp"), last=Max("timestamp")
+    )
+    city.observation_count = summary["count"]
+    city.first_observation = summary["first"]
+    city.last_observation = summary["last"]
+    city.observations_changed_at = timezone.now()
+    city.save(update_fields=[*OBSERVATION_SUMMARY_FIELDS])
+    return city
 
 
 def upload_store(job: Job, frame: pd.DataFrame) -> str:

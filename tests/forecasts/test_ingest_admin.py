@@ -7,7 +7,7 @@ import re
 import pytest
 from django.contrib.messages import get_messages
 
-from forecasts.models import ApiKey, Job
+from forecasts.models import ApiKey, Job, Observation
 from forecasts.services.jobs import job_create
 from tests.conftest import load_observations
 
@@ -25,6 +25,43 @@ def test_city_list_shows_the_observation_count(admin_client, city, victoria):
     load_observations(city, victoria.loc["2014-07-01"])
     page = admin_client.get("/admin/forecasts/city/").content.decode()
     assert re.search(r'field-observation_count">48<', page)
+
+
+@pytest.mark.django_db
+def test_admin_edits_and_deletions_of_observations_update_the_city_summary(
+    admin_client, org, city, victoria
+):
+    from tests.conftest import make_city
+
+    other = make_city(org, name="Geelong")
+    load_observations(city, victoria.loc["2014-07-01"])
+    first, *middle, last = Observation.objects.filter(city=city).order_by("timestamp")
+
+    admin_client.post(
+        "/admin/forecasts/observation/",
+        {"action": "delete_selected", "_selected_action": [first.pk, middle[0].pk], "post": "yes"},
+    )
+    moved = admin_client.post(
+        f"/admin/forecasts/observation/{last.pk}/change/",
+        {
+            "city": other.pk,
+            "timestamp_0": last.timestamp.strftime("%Y-%m-%d"),
+            "timestamp_1": last.timestamp.strftime("%H:%M:%S"),
+            "demand_mw": last.demand_mw,
+            "temperature_c": last.temperature_c,
+        },
+    )
+
+    assert moved.status_code == 302, moved.content.decode()[:2000]
+    city.refresh_from_db()
+    other.refresh_from_db()
+    assert city.observation_count == Observation.objects.filter(city=city).count() == 45
+    assert (city.first_observation, city.last_observation) == (
+        middle[1].timestamp,
+        middle[-1].timestamp,
+    )
+    assert other.observation_count == 1
+    assert other.first_observation == other.last_observation == last.timestamp
 
 
 @pytest.mark.django_db
