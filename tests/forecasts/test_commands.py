@@ -1,4 +1,4 @@
-"""manage.py load_sample and import_observations."""
+"""manage.py load_sample, import_observations and recount_observations."""
 
 from __future__ import annotations
 
@@ -118,3 +118,32 @@ def test_import_observations_unknown_or_ambiguous_city(city, other_org, tmp_path
     with pytest.raises(CommandError, match="--org"):
         run("import_observations", "--city", "melbourne", str(path))
     assert not Observation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_recount_observations_repairs_summaries_written_around_the_service(org, city):
+    from datetime import UTC, datetime, timedelta
+
+    other = make_city(org, name="Geelong")
+    start = datetime(2014, 7, 1, tzinfo=UTC)
+    Observation.objects.bulk_create(  # raw rows: the summary does not know them
+        Observation(city=city, timestamp=start + timedelta(minutes=30 * i), demand_mw=4000)
+        for i in range(5)
+    )
+    city.refresh_from_db()
+    assert city.observation_count == 0
+
+    out = io.StringIO()
+    call_command("recount_observations", stdout=out)
+
+    city.refresh_from_db()
+    other.refresh_from_db()
+    assert city.observation_count == 5
+    assert (city.first_observation, city.last_observation) == (
+        start,
+        start + timedelta(minutes=120),
+    )
+    assert other.observation_count == 0 and other.first_observation is None
+    assert "Melbourne (id" in out.getvalue() and "0 -> 5 rows" in out.getvalue()
+    with pytest.raises(CommandError, match="No city"):
+        call_command("recount_observations", "--city", "Atlantis")
