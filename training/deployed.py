@@ -3,18 +3,23 @@ history, with its ensemble weights and conformal offsets. Pickled as the artifac
 
 Inference uses the weather variant when every target interval has a temperature (an
 uploaded weather forecast), else the no-weather variant: a city without weather, or
-a day without a weather forecast, still gets the best model that needs none.
+a day without a weather forecast, still gets the best model that needs none. Targets
+after the first 24 hours go to the variant's multi-lead model where it has one
+(training/extended.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from training.calibration import calibrate
 from training.evaluation import NO_WEATHER, WEATHER, Evaluation
+from training.extended import MULTI_LEAD_VARIANTS, day_ahead_later_offsets, multi_lead_fit
+from training.families.gradient_boosting import CatBoostFamily
+from training.features import lead_days
 
 
 @dataclass
@@ -38,6 +43,9 @@ class DeployedModel:
     quantiles: tuple[float, ...]
     timezone: str
     variants: dict[str, DeployedVariant]
+    # Per variant, what serves leads 2..7 (training/extended.py); artifacts trained
+    # before it existed lack the attribute and use the day-ahead variant throughout.
+    extended: dict[str, DeployedVariant] = field(default_factory=dict)
 
     def summary(self) -> dict[str, str]:
         return {name: variant.candidate for name, variant in self.variants.items()}
@@ -53,27 +61,46 @@ class DeployedModel:
         return self.predict_many([(history, targets, origin)])[0]
 
     def predict_many(self, items) -> list[np.ndarray]:
-        """Calibrated, sorted (targets, quantiles) MW per item; one model call per member."""
-        results: list[np.ndarray | None] = [None] * len(items)
-        by_variant: dict[str, list[int]] = {}
-        for i, (history, targets, _) in enumerate(items):
-            by_variant.setdefault(self.variant_for(history, pd.DatetimeIndex(targets)), []).append(
-                i
-            )
-        for name, positions in by_variant.items():
-            variant = self.variants[name]
-            group = [items[i] for i in positions]
-            combined = [0.0] * len(group)
-            for _, predictor, weight in variant.members:
-                if weight == 0:
-                    continue
-                for k, raw in enumerate(predictor.predict_many(group)):
-                    combined[k] = combined[k] + weight * raw
-            for k, i in enumerate(positions):
-                targets = pd.DatetimeIndex(items[i][1])
-                hours = targets.tz_convert(self.timezone).hour.to_numpy()
-                results[i] = calibrate(np.asarray(combined[k]), hours, variant.offsets)
-        return results  # type: ignore[return-value]
+        """Calibrated, sorted (targets, quantiles) MW per item; one model call per member
+        and model: the first 24 hours by the variant, later ones by its multi-lead model."""
+        extended = getattr(self, "extended", None) or {}
+        results = [np.empty((len(targets), len(self.quantiles))) for _, targets, _ in items]
+        parts: dict[tuple[str, bool], list[tuple[int, np.ndarray]]] = {}
+        for i, (history, targets, origin) in enumerate(items):
+            targets = pd.DatetimeIndex(targets)
+            name = self.variant_for(history, targets)
+            later = np.zeros(len(targets), dtype=bool)
+            if name in extended:
+                origins = pd.DatetimeIndex([origin] * len(targets)).tz_convert("UTC")
+                later = lead_days(targets.tz_convert("UTC"), origins, self.timezone) > 1
+            for is_later in (False, True):
+                rows = np.flatnonzero(later == is_later)
+                if len(rows):
+                    parts.setdefault((name, is_later), []).append((i, rows))
+        for (name, is_later), members in parts.items():
+            variant = extended[name] if is_later else self.variants[name]
+            group = [
+                (items[i][0], pd.DatetimeIndex(items[i][1])[rows], items[i][2])
+                for i, rows in members
+            ]
+            forecasts = self._predict_group(variant, group)
+            for (i, rows), forecast in zip(members, forecasts, strict=True):
+                results[i][rows] = forecast
+        return results
+
+    def _predict_group(self, variant: DeployedVariant, group) -> list[np.ndarray]:
+        """Calibrated forecasts of one variant (or its multi-lead model) for many items."""
+        combined = [0.0] * len(group)
+        for _, predictor, weight in variant.members:
+            if weight == 0:
+                continue
+            for k, raw in enumerate(predictor.predict_many(group)):
+                combined[k] = combined[k] + weight * raw
+        out = []
+        for k, (_, targets, _) in enumerate(group):
+            hours = pd.DatetimeIndex(targets).tz_convert(self.timezone).hour.to_numpy()
+            out.append(calibrate(np.asarray(combined[k]), hours, variant.offsets))
+        return out
 
     def feature_importance(self) -> dict[str, float]:
         for variant in (WEATHER, NO_WEATHER):
@@ -85,14 +112,18 @@ class DeployedModel:
 
     def configuration(self) -> dict:
         """JSON description stored on the model version."""
-        return {
-            name: {
-                "candidate": v.candidate,
-                "members": [{"family": f, "weight": w} for f, _, w in v.members],
-                "offsets_mw": np.round(v.offsets, 2).tolist(),
-            }
-            for name, v in self.variants.items()
-        }
+        described = {name: _describe(v) for name, v in self.variants.items()}
+        for name, v in (getattr(self, "extended", None) or {}).items():
+            described[name]["after_first_day"] = _describe(v)
+        return described
+
+
+def _describe(variant: DeployedVariant) -> dict:
+    return {
+        "candidate": variant.candidate,
+        "members": [{"family": f, "weight": w} for f, _, w in variant.members],
+        "offsets_mw": np.round(variant.offsets, 2).tolist(),
+    }
 
 
 def deployed_model_fit(evaluation: Evaluation, history: pd.DataFrame, city) -> DeployedModel:
@@ -109,4 +140,33 @@ def deployed_model_fit(evaluation: Evaluation, history: pd.DataFrame, city) -> D
         variants[name] = DeployedVariant(candidate.name, members, np.asarray(candidate.offsets))
     from training.families import QUANTILES
 
-    return DeployedModel(tuple(QUANTILES), city.timezone, variants)
+    return DeployedModel(
+        tuple(QUANTILES),
+        city.timezone,
+        variants,
+        _extended_variants(evaluation, history, city, fitted),
+    )
+
+
+def _extended_variants(evaluation: Evaluation, history: pd.DataFrame, city, fitted) -> dict:
+    """What serves leads 2..7 of each variant whose selected candidate uses CatBoost:
+    a multi-lead model (with weather), or its day-ahead CatBoost with a band calibrated
+    at those leads (without). ``fitted``: the day-ahead predictors, by family."""
+    extended = {}
+    for name in evaluation.variants:
+        candidate = evaluation.selected(name)
+        for family_name, weight in zip(candidate.members, candidate.weights, strict=True):
+            family = evaluation.families[family_name]
+            if weight == 0 or not isinstance(family, CatBoostFamily):
+                continue
+            if name in MULTI_LEAD_VARIANTS:
+                found = multi_lead_fit(family, history, city)
+                label = f"{family_name}-multi-lead"
+            else:
+                offsets = day_ahead_later_offsets(family, history, city)
+                found = None if offsets is None else (fitted[family_name], offsets)
+                label = f"{family_name}-later-days"
+            if found is not None:
+                extended[name] = DeployedVariant(label, [(family_name, found[0], 1.0)], found[1])
+            break
+    return extended

@@ -70,7 +70,10 @@ OBSERVED_WEATHER_COLUMNS = [
 ]
 FEATURE_COLUMNS = [*CALENDAR_COLUMNS, *DEMAND_COLUMNS, *WEATHER_COLUMNS]
 NO_WEATHER_COLUMNS = [*CALENDAR_COLUMNS, *DEMAND_COLUMNS, *OBSERVED_WEATHER_COLUMNS]
-ALL_COLUMNS = [*FEATURE_COLUMNS, *OBSERVED_WEATHER_COLUMNS]
+# Which local day after the origin's a target falls on (1 = the first 24 hours): the
+# demand lags are that many days old. Only models trained on several leads use it.
+LEAD_COLUMN = "lead_days"
+ALL_COLUMNS = [*FEATURE_COLUMNS, *OBSERVED_WEATHER_COLUMNS, LEAD_COLUMN]
 TARGET_COLUMN = "demand_mw"
 DAY = pd.Timedelta(days=1)
 WEEK = pd.Timedelta(days=7)
@@ -78,8 +81,22 @@ HEATING_BASE_C = 18.0
 COOLING_BASE_C = 22.0
 
 
-def feature_columns(with_weather: bool) -> list[str]:
-    return list(FEATURE_COLUMNS if with_weather else NO_WEATHER_COLUMNS)
+def feature_columns(with_weather: bool, multi_lead: bool = False) -> list[str]:
+    columns = list(FEATURE_COLUMNS if with_weather else NO_WEATHER_COLUMNS)
+    return [*columns, LEAD_COLUMN] if multi_lead else columns
+
+
+def issue_midnights(targets: pd.DatetimeIndex, lead: int, tz: str) -> pd.DatetimeIndex:
+    """The local midnight ``lead - 1`` days before each target's local day (UTC)."""
+    own = local_midnights(targets, tz)
+    # Noon of the issue day, then its midnight: whole days in UTC may cross a DST change.
+    return local_midnights(own - pd.Timedelta(days=lead - 1) + pd.Timedelta(hours=12), tz)
+
+
+def lead_days(targets: pd.DatetimeIndex, origins: pd.DatetimeIndex, tz: str) -> np.ndarray:
+    """1 for targets in the 24 hours from their origin (local clock), 2 for the next day..."""
+    lead = (_local_naive(targets, tz) - _local_naive(origins, tz)).to_numpy()
+    return (lead // np.timedelta64(1, "D")).astype("int64") + 1
 
 
 def _local_naive(index: pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
@@ -212,7 +229,7 @@ def feature_frame_for_pairs(
     # Days back to the same local slot on the latest day, and latest same weekday,
     # that lie strictly before the origin: 1 (and 1 week) for a day-ahead forecast.
     lead = (local - local_origin).to_numpy()
-    days_back = (lead // np.timedelta64(1, "D")).astype("int64") + 1
+    days_back = lead_days(targets, origins, tz)
     weeks_back = (lead // np.timedelta64(7, "D")).astype("int64") + 1
     lag_day_times = local - pd.to_timedelta(days_back, unit="D")
     lag_week_times = local - pd.to_timedelta(weeks_back * 7, unit="D")
@@ -241,6 +258,7 @@ def feature_frame_for_pairs(
             "temperature_obs_max_24h": observed["max"],
             "temperature_obs_min_24h": observed["min"],
             "temperature_obs_lag_day": _LocalLookup(temperature, tz).get(lag_day_times, origins_ns),
+            LEAD_COLUMN: days_back,
         },
         index=targets.rename("timestamp"),
     )
@@ -256,14 +274,26 @@ def build_feature_frame(
     return feature_frame_for_pairs(history, target_index, origins, city)
 
 
-def build_training_frame(history: pd.DataFrame, city) -> tuple[pd.DataFrame, pd.Series]:
-    """Every observed interval as if forecast day-ahead from its local midnight.
+def build_training_frame(
+    history: pd.DataFrame, city, leads: tuple[int, ...] = (1,), thin: int = 1
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Every observed interval as if forecast from the local midnight ``lead - 1`` days
+    before its own day, for each lead (the default: day-ahead only).
 
-    Rows without a week of history behind them (no weekly lag) are dropped.
+    ``thin`` > 1 keeps, for each lead, one local day in ``thin`` (a different one per
+    lead, so every day still appears): a model of six leads then fits on three years'
+    worth of rows instead of six. Rows without a week of history behind them (no
+    weekly lag) are dropped.
     """
     demand = history[TARGET_COLUMN].dropna()
-    targets = demand.index
-    origins = local_midnights(targets, city.timezone)
-    features = feature_frame_for_pairs(history, targets, origins, city)
-    keep = features["demand_lag_week"].notna().to_numpy()
-    return features[keep], demand[keep].rename(TARGET_COLUMN)
+    tz = city.timezone
+    day_numbers = (_local_naive(demand.index, tz).normalize() - pd.Timestamp(0)).days.to_numpy()
+    frames, targets = [], []
+    for lead in leads:
+        rows = (day_numbers + lead) % thin == 0
+        origins = issue_midnights(demand.index[rows], lead, tz)
+        features = feature_frame_for_pairs(history, demand.index[rows], origins, city)
+        keep = features["demand_lag_week"].notna().to_numpy()
+        frames.append(features[keep])
+        targets.append(demand[rows][keep])
+    return pd.concat(frames), pd.concat(targets).rename(TARGET_COLUMN)

@@ -33,13 +33,20 @@ class CatBoostPredictor:
 class CatBoostFamily:
     history_days = 15  # weekly lags plus the previous day's temperature
 
-    def __init__(self, *, with_weather: bool, params: dict):
+    def __init__(
+        self, *, with_weather: bool, params: dict, leads: tuple[int, ...] = (1,), thin: int = 1
+    ):
         self.uses_weather = with_weather
         self.name = "catboost" if with_weather else "catboost-no-weather"
         # The no-weather model has its own settings on top of the shared ones.
         self.params = params if with_weather else {**params, **params.get("no_weather", {})}
+        # Day-ahead by default; a model of later days learns from rows of each of its
+        # leads, with the lead as a feature (training/extended.py).
+        self.leads = tuple(leads)
+        self.thin = thin
 
     def fit(self, history: pd.DataFrame, city) -> CatBoostPredictor:
-        features, target = build_training_frame(history, city)
-        model = model_fit(features, target, self.params, columns=feature_columns(self.uses_weather))
+        features, target = build_training_frame(history, city, self.leads, self.thin)
+        columns = feature_columns(self.uses_weather, multi_lead=self.leads != (1,))
+        model = model_fit(features, target, self.params, columns=columns)
         return CatBoostPredictor(model, city_spec(city))

@@ -1,0 +1,107 @@
+"""Leads 2..7: training rows issued days before their day, and the model that serves them."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training import extended
+from training.deployed import deployed_model_fit
+from training.evaluation import NO_WEATHER, WEATHER
+from training.features import LEAD_COLUMN, build_feature_frame, build_training_frame
+
+from .conftest import TEN_WEEKS
+from .test_features import local_day
+from .test_trainer_backtest import _evaluate
+
+
+@pytest.mark.parametrize("lead", [3, 7])
+def test_multi_lead_rows_are_forecasts_issued_lead_minus_one_days_earlier(
+    victoria, melbourne, lead
+):
+    data = victoria.loc["2014-09-01":"2014-10-31"]
+    features, target = build_training_frame(data, melbourne, leads=(1, lead))
+    # 5 October 2014 starts daylight saving (46 half-hours): issue days cross it.
+    _, day = local_day("2014-10-08")
+    origin, _ = local_day(str((pd.Timestamp("2014-10-08") - pd.Timedelta(days=lead - 1)).date()))
+    rows = features[features[LEAD_COLUMN] == lead].loc[day]
+
+    # Demand from the origin on, even of the target day, changes nothing: as-of.
+    tampered = data.copy()
+    tampered.loc[tampered.index >= origin, "demand_mw"] = 1.0
+    expected = build_feature_frame(tampered, day, origin, melbourne)
+    pd.testing.assert_frame_equal(rows, expected, check_freq=False, check_names=False)
+    assert (rows["demand_last"] == data["demand_mw"][data.index < origin].iloc[-1]).all()
+    assert (features.loc[features[LEAD_COLUMN] == 1, "demand_lag_day"].notna()).all()
+    np.testing.assert_allclose(
+        target[features[LEAD_COLUMN] == lead].loc[day], data.loc[day, "demand_mw"]
+    )
+
+
+def test_thinning_keeps_one_day_in_three_per_lead_and_every_day_across_leads(victoria, melbourne):
+    data = victoria.loc["2014-09-01":"2014-10-31"]
+    features, _ = build_training_frame(data, melbourne, leads=extended.LEADS, thin=3)
+    local_days = features.index.tz_convert(melbourne.timezone).normalize()
+    days_by_lead = pd.Series(local_days).groupby(features[LEAD_COLUMN].to_numpy()).unique()
+    all_days = set(pd.Series(local_days).unique())
+    for lead, days in days_by_lead.items():
+        assert len(days) == pytest.approx(len(all_days) / 3, abs=1), lead
+    assert set(np.concatenate(days_by_lead.to_numpy())) == all_days
+
+
+def test_a_week_ahead_forecast_is_day_ahead_first_then_multi_lead(victoria, melbourne):
+    history = victoria.loc["2014-09-01":"2014-11-30"]
+    origin, _ = local_day("2014-11-10")  # ten weeks before it: holdout and training
+    known = history[history.index < origin]
+    evaluation = _evaluate(known, melbourne, ["catboost", "catboost-no-weather"])
+    deployed = deployed_model_fit(evaluation, known, melbourne)
+    assert set(deployed.extended) == {WEATHER, NO_WEATHER}
+    # Without weather: the same day-ahead booster, with a band calibrated at leads 2..7.
+    blind_later = deployed.extended[NO_WEATHER]
+    assert blind_later.members[0][1] is deployed.variants[NO_WEATHER].members[0][1]
+    assert blind_later.candidate == "catboost-no-weather-later-days"
+    assert deployed.configuration()[WEATHER]["after_first_day"]["members"][0]["weight"] == 1.0
+
+    week = pd.date_range(origin, periods=7 * 48, freq="30min")
+    with_forecast = pd.concat([known, history.loc[week, ["temperature_c"]]])
+    values = deployed.predict(with_forecast, week, origin)
+    assert values.shape == (len(week), 7)
+    assert np.isfinite(values).all() and (np.diff(values, axis=1) >= 0).all()
+    first_day = deployed._predict_group(
+        deployed.variants[WEATHER], [(with_forecast, week[:48], origin)]
+    )[0]
+    later = deployed._predict_group(
+        deployed.extended[WEATHER], [(with_forecast, week[48:], origin)]
+    )[0]
+    np.testing.assert_array_equal(values[:48], first_day)
+    np.testing.assert_array_equal(values[48:], later)
+    # On days 2-7 it beats what the day-ahead model would have said there.
+    day_ahead_there = deployed._predict_group(
+        deployed.variants[WEATHER], [(with_forecast, week, origin)]
+    )[0][48:]
+    actual = history.loc[week, "demand_mw"].to_numpy()[48:]
+
+    def mape(forecast):
+        return np.mean(np.abs(forecast[:, 3] - actual) / actual)
+
+    assert mape(values[48:]) < mape(day_ahead_there), (mape(values[48:]), mape(day_ahead_there))
+
+    blind = deployed.predict(known, week, origin)
+    np.testing.assert_array_equal(
+        blind[48:], deployed._predict_group(blind_later, [(known, week[48:], origin)])[0]
+    )
+
+    # An artifact pickled before leads 2..7 had their own model uses the day-ahead
+    # variant throughout.
+    del deployed.__dict__["extended"]
+    old = deployed.predict(with_forecast, week, origin)
+    np.testing.assert_array_equal(
+        old,
+        deployed._predict_group(deployed.variants[WEATHER], [(with_forecast, week, origin)])[0],
+    )
+
+
+def test_no_multi_lead_model_without_enough_history_for_its_holdout(victoria, melbourne):
+    short = victoria.loc["2014-11-20":"2014-12-31"]  # 42 days < 28 holdout + 28 training
+    family = _evaluate(victoria.loc[TEN_WEEKS], melbourne, ["catboost"]).families["catboost"]
+    assert extended.multi_lead_fit(family, short, melbourne) is None
+    assert extended.day_ahead_later_offsets(family, short, melbourne) is None
