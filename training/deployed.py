@@ -4,8 +4,9 @@ history, with its ensemble weights and conformal offsets. Pickled as the artifac
 Inference uses the weather variant when every target interval has a temperature (an
 uploaded weather forecast), else the no-weather variant: a city without weather, or
 a day without a weather forecast, still gets the best model that needs none. Targets
-after the first 24 hours go to the variant's multi-lead model where it has one
-(training/extended.py).
+after the first 24 hours go to what training/extended.py fitted for the variant: with
+weather a multi-lead model, without it the day-ahead CatBoost with a band calibrated
+at those leads.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class DeployedModel:
 
     def predict_many(self, items) -> list[np.ndarray]:
         """Calibrated, sorted (targets, quantiles) MW per item; one model call per member
-        and model: the first 24 hours by the variant, later ones by its multi-lead model."""
+        and model: the first 24 hours by the variant, later ones by its ``extended`` entry."""
         extended = getattr(self, "extended", None) or {}
         results = [np.empty((len(targets), len(self.quantiles))) for _, targets, _ in items]
         parts: dict[tuple[str, bool], list[tuple[int, np.ndarray]]] = {}
@@ -89,7 +90,7 @@ class DeployedModel:
         return results
 
     def _predict_group(self, variant: DeployedVariant, group) -> list[np.ndarray]:
-        """Calibrated forecasts of one variant (or its multi-lead model) for many items."""
+        """Calibrated forecasts of one variant (or its ``extended`` entry) for many items."""
         combined = [0.0] * len(group)
         for _, predictor, weight in variant.members:
             if weight == 0:
