@@ -95,7 +95,11 @@ def issue_midnights(targets: pd.DatetimeIndex, lead: int, tz: str) -> pd.Datetim
 
 def lead_days(targets: pd.DatetimeIndex, origins: pd.DatetimeIndex, tz: str) -> np.ndarray:
     """1 for targets in the 24 hours from their origin (local clock), 2 for the next day..."""
-    lead = (_local_naive(targets, tz) - _local_naive(origins, tz)).to_numpy()
+    return _lead_days((_local_naive(targets, tz) - _local_naive(origins, tz)).to_numpy())
+
+
+def _lead_days(lead: np.ndarray) -> np.ndarray:
+    """Whole local days from origin to target (timedelta64 array), plus one."""
     return (lead // np.timedelta64(1, "D")).astype("int64") + 1
 
 
@@ -229,7 +233,7 @@ def feature_frame_for_pairs(
     # Days back to the same local slot on the latest day, and latest same weekday,
     # that lie strictly before the origin: 1 (and 1 week) for a day-ahead forecast.
     lead = (local - local_origin).to_numpy()
-    days_back = lead_days(targets, origins, tz)
+    days_back = _lead_days(lead)
     weeks_back = (lead // np.timedelta64(7, "D")).astype("int64") + 1
     lag_day_times = local - pd.to_timedelta(days_back, unit="D")
     lag_week_times = local - pd.to_timedelta(weeks_back * 7, unit="D")

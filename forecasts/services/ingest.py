@@ -57,11 +57,11 @@ def observations_upsert(
     if frame.empty:
         return 0
     columns = [name for name in VALUE_COLUMNS if name in frame.columns]
-    if not frame[columns].notna().to_numpy().any():
-        return 0  # no value to write: the city's data and its summary stay as they are
-    timestamps = pd.DatetimeIndex(frame.index).tz_convert("UTC").to_pydatetime()
     values = frame[columns].to_numpy(dtype="float64")
     present = ~np.isnan(values)
+    if not present.any():
+        return 0  # no value to write: the city's data and its summary stay as they are
+    timestamps = pd.DatetimeIndex(frame.index).tz_convert("UTC").to_pydatetime()
     patterns, group_of_row = np.unique(present, axis=0, return_inverse=True)
     written = 0
     with transaction.atomic():
