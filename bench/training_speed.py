@@ -35,8 +35,9 @@ from django.core.management import call_command  # noqa: E402
 
 
 def main() -> int:
-    from forecasts.models import City, Observation, Organization
+    from forecasts.models import City, Organization
     from forecasts.sample_data import sample_frame
+    from forecasts.services.ingest import observations_upsert
     from training.artifacts import artifact_cache_clear
     from training.inference import ForecastRequest, forecast_many
     from training.services import model_version_train
@@ -52,16 +53,8 @@ def main() -> int:
         longitude=144.96,
         resolution_minutes=30,
     )
-    frame = sample_frame()
-    Observation.objects.bulk_create(
-        [
-            Observation(
-                city=city, timestamp=ts, demand_mw=r.demand_mw, temperature_c=r.temperature_c
-            )
-            for ts, r in zip(frame.index.to_pydatetime(), frame.itertuples(), strict=True)
-        ],
-        batch_size=5000,
-    )
+    # The upload service, so the city's observation summary is right as in production.
+    observations_upsert(city=city, frame=sample_frame()[["demand_mw", "temperature_c"]])
     started = time.perf_counter()
     version = model_version_train(city=city)
     job_seconds = time.perf_counter() - started
