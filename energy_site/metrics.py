@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django_prometheus.exports import ExportToDjangoView
 
-from energy_site.api import error_body
+from httpapi.exceptions import error_body
 
 
 def _allowed(request) -> bool:

@@ -2,7 +2,7 @@
 
 from django.http import JsonResponse
 
-from energy_site.api import error_body
+from httpapi.exceptions import error_body
 
 
 class RejectMalformedContentLength:

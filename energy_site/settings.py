@@ -257,16 +257,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "energy_site.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "httpapi.pagination.Pagination",
     "DEFAULT_PARSER_CLASSES": [
-        "energy_site.parsers.SafeJSONParser",
+        "httpapi.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "energy_site.api.exception_handler",
+    "EXCEPTION_HANDLER": "httpapi.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("API_THROTTLE_RATE", "6000/min")},
 }
@@ -281,7 +281,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "energy_site.openapi.add_error_responses",
+        "httpapi.openapi.add_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
         "JobStateEnum": "forecasts.models.Job.State",

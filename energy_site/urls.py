@@ -4,8 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from energy_site import health, metrics
 
-handler404 = "energy_site.api.json_404"
-handler500 = "energy_site.api.json_500"
+handler404 = "httpapi.exceptions.json_404"
+handler500 = "httpapi.exceptions.json_500"
 
 api_v1 = [
     path("", include("forecasts.urls")),

@@ -11,16 +11,13 @@ from django.db.models.functions import RowNumber
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energy_site.api import ApiError, Pagination, query_datetime_parse
-from energy_site.openapi import paginated
+import errors
 from forecasts.models import City, Forecast, Job
 from forecasts.responses import (
     JOB_ACCEPTED_SCHEMA,
-    broker_unavailable_error,
     idempotency_key_from,
     job_accepted_response,
 )
@@ -48,7 +45,10 @@ from forecasts.services.forecasting import (
     forecast_run_cache_set,
     forecast_spec_validate,
 )
-from forecasts.services.jobs import BrokerUnavailable, job_cancel
+from forecasts.services.jobs import job_cancel
+from forecasts.timestamps import time_window_parse
+from httpapi.openapi import paginated
+from httpapi.pagination import Pagination
 
 
 class CityViewSet(
@@ -78,14 +78,12 @@ class CityViewSet(
 
     def perform_create(self, serializer):
         if not user_is_org_admin(self.request.user):
-            raise PermissionDenied("Only organisation admins can add cities.")
+            raise errors.PermissionDenied("Only organisation admins can add cities.")
         try:
             with transaction.atomic():
                 serializer.save(organization_id=require_organization_id(self.request.user))
         except IntegrityError:
-            raise ApiError(
-                409, "conflict", "Your organisation already has a city of that name."
-            ) from None
+            raise errors.Conflict("Your organisation already has a city of that name.") from None
 
 
 class ForecastCreateView(APIView):
@@ -96,16 +94,13 @@ class ForecastCreateView(APIView):
         org_id = require_organization_id(request.user)
         spec = _spec_from(request.user, serializer.validated_data)
         forecast_backlog_check(org_id)
-        try:
-            with transaction.atomic():
-                job, _ = forecast_request_create(
-                    organization_id=org_id,
-                    user=request.user,
-                    spec=spec,
-                    idempotency_key=idempotency_key_from(request),
-                )
-        except BrokerUnavailable:
-            raise broker_unavailable_error() from None
+        with transaction.atomic():
+            job, _ = forecast_request_create(
+                organization_id=org_id,
+                user=request.user,
+                spec=spec,
+                idempotency_key=idempotency_key_from(request),
+            )
         return job_accepted_response(job)
 
     @extend_schema(
@@ -122,12 +117,7 @@ class ForecastCreateView(APIView):
         points = Forecast.objects.filter(city__in=cities_for_user(request.user))
         if city_param:
             points = points.filter(city=city_get_for_user(request.user, city_param))
-        start, end = (
-            query_datetime_parse(request.query_params.get(name), name, tz_name=None)
-            for name in ("start", "end")
-        )
-        if start and end and start >= end:
-            raise ApiError(400, "invalid", "start must be before end.")
+        start, end = time_window_parse(request.query_params, tz_name=None)
         if start:
             points = points.filter(timestamp__gte=start)
         if end:
@@ -154,7 +144,7 @@ class ForecastCreateView(APIView):
 def _spec_from(user, data: dict) -> ForecastSpec:
     city = city_get_for_user(user, data["city"])
     if not city.is_active:
-        raise ApiError(422, "city_inactive", f"{city.name} is not active.")
+        raise errors.Unprocessable(f"{city.name} is not active.", code="city_inactive")
     return forecast_spec_validate(
         ForecastSpec(
             city=city,
@@ -179,22 +169,17 @@ class ForecastBatchView(APIView):
         for index, item in enumerate(serializer.validated_data["items"]):
             try:
                 specs.append(_spec_from(request.user, item))
-            except (ApiError, NotFound) as exc:
-                raise ApiError(
-                    exc.status_code,
-                    "invalid_item",
-                    f"items[{index}]: {exc.detail}",
-                    {"index": index},
+            except errors.DomainError as exc:
+                # The same class keeps the status; the code and message name the item.
+                raise type(exc)(
+                    f"items[{index}]: {exc.message}", code="invalid_item", details={"index": index}
                 ) from None
         forecast_backlog_check(org_id, extra=len(specs))
-        try:
-            with transaction.atomic():
-                jobs = [
-                    forecast_request_create(organization_id=org_id, user=request.user, spec=spec)[0]
-                    for spec in specs
-                ]
-        except BrokerUnavailable:
-            raise broker_unavailable_error() from None
+        with transaction.atomic():
+            jobs = [
+                forecast_request_create(organization_id=org_id, user=request.user, spec=spec)[0]
+                for spec in specs
+            ]
         return Response(
             {"jobs": JobSerializer(jobs, many=True).data}, status=status.HTTP_202_ACCEPTED
         )
@@ -215,7 +200,7 @@ class ForecastRunDetailView(APIView):
             .first()
         )
         if run is None:
-            raise NotFound("No such forecast run.")
+            raise errors.NotFound("No such forecast run.")
         data = ForecastRunSerializer(run).data
         forecast_run_cache_set(run, data)
         return Response(data)
@@ -247,10 +232,10 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             job_id = uuid.UUID(str(self.kwargs["pk"]))
             return self.get_queryset().get(pk=job_id)
         except (Job.DoesNotExist, ValueError):
-            raise NotFound("No such job.") from None
+            raise errors.NotFound("No such job.") from None
 
     def destroy(self, request, pk=None):
         job = self.get_object()
         if not job_cancel(job):
-            raise ApiError(409, "conflict", f"The job is already {job.state}; nothing to cancel.")
+            raise errors.Conflict(f"The job is already {job.state}; nothing to cancel.")
         return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)

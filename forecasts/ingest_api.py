@@ -10,19 +10,18 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import BaseParser, MultiPartParser
 
-from energy_site.api import ApiError, query_datetime_parse
-from energy_site.openapi import paginated
-from forecasts.ingest import InvalidObservationFile, ObservationFileTooLarge
+import errors
+from forecasts.ingest import ObservationFileTooLarge
 from forecasts.models import Observation
 from forecasts.responses import (
     JOB_ACCEPTED_SCHEMA,
-    broker_unavailable_error,
     idempotency_key_from,
     job_accepted_response,
 )
 from forecasts.selectors import city_get_for_user, observations_for_city, user_is_org_admin
 from forecasts.services.ingest import observations_upload_accept
-from forecasts.services.jobs import BrokerUnavailable
+from forecasts.timestamps import time_window_parse
+from httpapi.openapi import paginated
 
 RAW_UPLOAD_TYPES = (
     "text/csv",
@@ -50,10 +49,6 @@ class ObservationSerializer(serializers.ModelSerializer):
         fields = ["timestamp", "demand_mw", *Observation.WEATHER_FIELDS]
 
 
-def too_large_error(exc: ObservationFileTooLarge) -> ApiError:
-    return ApiError(413, "too_large", str(exc), {"limit_bytes": exc.limit})
-
-
 def content_length_read(request) -> int:
     """The declared body size; 0 if absent (RejectMalformedContentLength has already
     answered any header that is not a whole number)."""
@@ -73,10 +68,7 @@ class CityObservationsView(GenericAPIView):
     )
     def get(self, request, city_id: int):
         city = city_get_for_user(request.user, city_id)
-        start = query_datetime_parse(request.query_params.get("start"), "start", city.timezone)
-        end = query_datetime_parse(request.query_params.get("end"), "end", city.timezone)
-        if start and end and start >= end:
-            raise ApiError(400, "invalid", "start must be before end.", {"field": "start"})
+        start, end = time_window_parse(request.query_params, city.timezone)
         page = self.paginate_queryset(observations_for_city(city, start, end))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -94,46 +86,37 @@ class CityObservationsView(GenericAPIView):
     def post(self, request, city_id: int):
         city = city_get_for_user(request.user, city_id)
         if not user_is_org_admin(request.user):
-            raise ApiError(403, "permission_denied", "Only organisation admins may upload data.")
+            raise errors.PermissionDenied("Only organisation admins may upload data.")
         data, content_type = self._upload_read(request)
-        try:
-            job, _ = observations_upload_accept(
-                city=city,
-                user=request.user,
-                data=data,
-                content_type=content_type,
-                idempotency_key=idempotency_key_from(request),
-            )
-        except ObservationFileTooLarge as exc:
-            raise too_large_error(exc) from None
-        except InvalidObservationFile as exc:
-            raise ApiError(400, "invalid_file", exc.message, exc.details()) from None
-        except BrokerUnavailable:
-            raise broker_unavailable_error() from None
+        job, _ = observations_upload_accept(
+            city=city,
+            user=request.user,
+            data=data,
+            content_type=content_type,
+            idempotency_key=idempotency_key_from(request),
+        )
         return job_accepted_response(job)
 
     def _upload_read(self, request) -> tuple[bytes, str]:
         limit = settings.UPLOAD_MAX_BYTES
         declared = content_length_read(request)
         if declared > limit + 64 * 1024:  # multipart framing adds a little
-            raise too_large_error(ObservationFileTooLarge(declared, limit))
+            raise ObservationFileTooLarge(declared, limit)
         content_type = (request.content_type or "").split(";")[0].strip().lower()
         if content_type == "multipart/form-data":
             upload = request.FILES.get("file")
             if upload is None:
-                raise ApiError(400, "invalid", "Send the file in the multipart field 'file'.")
+                raise errors.InvalidInput("Send the file in the multipart field 'file'.")
             if upload.size > limit:
-                raise too_large_error(ObservationFileTooLarge(upload.size, limit))
+                raise ObservationFileTooLarge(upload.size, limit)
             name = (upload.name or "").lower()
             kind = "application/json" if name.endswith(".json") else upload.content_type
             return upload.read(), kind
         if content_type not in RAW_UPLOAD_TYPES:
-            raise ApiError(
-                415,
-                "unsupported_media_type",
-                f"Send text/csv, application/json or a multipart 'file', not '{content_type}'.",
+            raise errors.UnsupportedMediaType(
+                f"Send text/csv, application/json or a multipart 'file', not '{content_type}'."
             )
         try:
             return request.body, content_type
         except RequestDataTooBig:
-            raise too_large_error(ObservationFileTooLarge(declared, limit)) from None
+            raise ObservationFileTooLarge(declared, limit) from None

@@ -4,7 +4,7 @@ from drf_spectacular.utils import inline_serializer
 from rest_framework import status
 from rest_framework.response import Response
 
-from energy_site.api import ApiError
+import errors
 from forecasts.models import Job
 from forecasts.serializers import JobSerializer
 
@@ -19,10 +19,6 @@ def job_accepted_response(job: Job) -> Response:
     )
 
 
-def broker_unavailable_error() -> ApiError:
-    return ApiError(503, "broker_unavailable", "The task queue is unavailable; retry shortly.")
-
-
 IDEMPOTENCY_KEY_MAX_LENGTH = 200  # Job.idempotency_key's column size
 
 
@@ -31,9 +27,7 @@ def idempotency_key_from(request) -> str:
     whole is a 400, since cutting it would make different keys collide."""
     key = request.headers.get("Idempotency-Key", "")
     if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
-        raise ApiError(
-            400,
-            "invalid",
-            f"Idempotency-Key must be at most {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters.",
+        raise errors.InvalidInput(
+            f"Idempotency-Key must be at most {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters."
         )
     return key

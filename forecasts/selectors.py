@@ -6,10 +6,10 @@ from datetime import datetime
 
 import pandas as pd
 from django.db.models import QuerySet
-from rest_framework.exceptions import NotFound, PermissionDenied
 
-from energy_site.api import is_database_id
+import errors
 from forecasts.models import City, ForecastRun, Job, Membership, Observation
+from httpapi.params import is_database_id
 
 
 def organization_id_for(user) -> int | None:
@@ -25,7 +25,7 @@ def organization_id_for(user) -> int | None:
 def require_organization_id(user) -> int:
     org_id = organization_id_for(user)
     if org_id is None:
-        raise PermissionDenied("Your account does not belong to an organisation.")
+        raise errors.PermissionDenied("Your account does not belong to an organisation.")
     return org_id
 
 
@@ -43,11 +43,11 @@ def city_get_for_user(user, city_id) -> City:
     """The city if it belongs to the user's organisation; 404 otherwise."""
     text = str(city_id)
     if not is_database_id(text):
-        raise NotFound("No such city.")
+        raise errors.NotFound("No such city.")
     try:
         return cities_for_user(user).get(pk=int(text))
     except City.DoesNotExist:
-        raise NotFound("No such city.") from None
+        raise errors.NotFound("No such city.") from None
 
 
 def jobs_for_user(user) -> QuerySet[Job]:

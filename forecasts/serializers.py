@@ -8,8 +8,8 @@ import holidays
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
-from energy_site.api import timestamp_range_message, timestamp_supported
 from forecasts.models import City, Forecast, ForecastRun, Job
+from forecasts.timestamps import timestamp_range_message, timestamp_supported
 
 MAX_HORIZON_HOURS = 168
 HOST_ZONES = {"localtime", "Factory", "posixrules"}

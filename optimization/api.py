@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energy_site.api import Pagination
-from energy_site.openapi import paginated
+from errors import NotFound, PermissionDenied
 from forecasts.responses import (
     JOB_ACCEPTED_SCHEMA,
-    broker_unavailable_error,
     idempotency_key_from,
     job_accepted_response,
 )
 from forecasts.selectors import city_get_for_user, forecast_runs_for_user, user_is_org_admin
-from forecasts.services.jobs import BrokerUnavailable
+from httpapi.openapi import paginated
+from httpapi.pagination import Pagination
 from optimization import fleet, selectors, services
 from optimization.serializers import (
     DispatchRequestSerializer,
@@ -137,16 +135,13 @@ class DispatchCreateView(APIView):
         )
         if forecast_run is None:
             raise NotFound("No such forecast run.")
-        try:
-            _, job = services.dispatch_run_create(
-                forecast_run=forecast_run,
-                user=request.user,
-                mode=data.get("mode"),
-                policy=data.get("policy"),
-                idempotency_key=idempotency_key_from(request),
-            )
-        except BrokerUnavailable:
-            raise broker_unavailable_error() from None
+        _, job = services.dispatch_run_create(
+            forecast_run=forecast_run,
+            user=request.user,
+            mode=data.get("mode"),
+            policy=data.get("policy"),
+            idempotency_key=idempotency_key_from(request),
+        )
         return job_accepted_response(job)
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from errors import Unprocessable
 from forecasts.models import ForecastRun, Observation
-from forecasts.services.jobs import JobError
 from optimization.availability import source_availability_with_basis
 from optimization.lp import DispatchProblem, Policy, SourceSpec, StorageSpec
 from optimization.models import AvailabilityModel, GenerationSource, StorageUnit
@@ -95,20 +95,22 @@ def dispatch_inputs_build(
         )
     )
     if not rows:
-        raise JobError("no_forecast_points", "The forecast run has no points to dispatch.")
+        raise Unprocessable(
+            "The forecast run has no points to dispatch.", code="no_forecast_points"
+        )
     dt_hours = city.resolution_minutes / 60
     timestamps = pd.DatetimeIndex([row[1] for row in rows]).tz_convert("UTC")
     steps = (timestamps[1:] - timestamps[:-1]).total_seconds().to_numpy() / 3600
     if len(steps) and not np.allclose(steps, dt_hours):
-        raise JobError(
-            "irregular_forecast",
+        raise Unprocessable(
             f"Forecast points must be {city.resolution_minutes} minutes apart, "
             f"found steps of {sorted({round(float(step) * 60, 3) for step in steps})} minutes.",
+            code="irregular_forecast",
         )
     sources = list(sources_for_city(city, active_only=True))
     units = list(storage_for_city(city, active_only=True))
     if not sources:
-        raise JobError("no_sources", f"{city.name} has no active generation source.")
+        raise Unprocessable(f"{city.name} has no active generation source.", code="no_sources")
     demand = np.array([row[2] for row in rows], dtype=float)
     reserve = None
     if mode == "reserve":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from django.db import IntegrityError, transaction
 
-from energy_site.api import ApiError
+import errors
 from optimization.dispatch_inputs import source_spec, storage_spec
 from optimization.lp import Policy, penalty_order_validate
 from optimization.models import GenerationSource, StorageUnit
@@ -212,17 +212,15 @@ def _penalty_order_check(instance, data: dict) -> None:
     if message:
         model = type(instance)
         fields = [f for f in PENALTY_ORDER_FIELDS[model] if f in data] or ["non_field_errors"]
-        raise ApiError(400, "invalid", message, {"fields": {f: [message] for f in fields}})
+        raise errors.InvalidInput(message, details={"fields": {f: [message] for f in fields}})
 
 
-def _name_conflict(instance) -> ApiError:
+def _name_conflict(instance) -> errors.Conflict:
     what = "source" if isinstance(instance, GenerationSource) else "storage unit"
-    return ApiError(
-        409,
-        "conflict",
+    return errors.Conflict(
         f"A {what} named {instance.name!r} cannot be saved: a source or storage unit "
         "of that name already exists in this city.",
-        {"name": instance.name},
+        details={"name": instance.name},
     )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.db.models import QuerySet
-from rest_framework.exceptions import NotFound
 
+from errors import NotFound
 from forecasts.models import City, Forecast
 from forecasts.selectors import require_organization_id
 from optimization.models import DispatchRun, EnergyMix, GenerationSource, StorageUnit

@@ -9,9 +9,9 @@ import time
 import numpy as np
 from django.db import transaction
 
-from energy_site.api import ApiError
+from errors import Unprocessable
 from forecasts.models import ForecastRun, Job
-from forecasts.services.jobs import JobError, job_create, job_enqueue, job_progress, request_key_for
+from forecasts.services.jobs import job_create, job_enqueue, job_progress, request_key_for
 from optimization.dispatch_inputs import (
     DispatchInputs,
     dispatch_inputs_build,
@@ -75,16 +75,15 @@ def dispatch_run_create(
     policy = dict(policy or {})
     mode = dispatch_mode_resolve(forecast_run, mode)
     if mode not in SUPPORTED_MODES:
-        raise ApiError(
-            422,
-            "not_supported",
+        raise Unprocessable(
             f"Mode {mode!r} is not available; use base, reserve or stochastic.",
+            code="not_supported",
         )
     city = forecast_run.city
     sources = list(sources_for_city(city, active_only=True))
     units = list(storage_for_city(city, active_only=True))
     if not sources:
-        raise ApiError(422, "no_sources", f"{city.name} has no active generation source.")
+        raise Unprocessable(f"{city.name} has no active generation source.", code="no_sources")
     try:
         penalty_order_validate(
             [source_spec(s, np.ones(1)) for s in sources],
@@ -93,7 +92,7 @@ def dispatch_run_create(
             reserve=mode == DispatchRun.Mode.RESERVE,
         )
     except ValueError as exc:
-        raise ApiError(422, "invalid_policy", str(exc), {"policy": policy}) from None
+        raise Unprocessable(str(exc), code="invalid_policy", details={"policy": policy}) from None
     _feasibility_require(forecast_run, mode, policy)
 
     params = {"forecast_run": forecast_run.pk, "mode": mode, "policy": policy}
@@ -122,18 +121,15 @@ def _feasibility_require(forecast_run: ForecastRun, mode: str, policy: dict) -> 
     try:
         inputs = dispatch_inputs_build(forecast_run, mode=mode, policy=policy)
         conflicts = dispatch_conflicts(inputs.problem)
-    except JobError as exc:
-        raise ApiError(422, exc.code, exc.message, exc.details) from None
     except ValueError as exc:
-        raise ApiError(422, "invalid_input", str(exc)) from None
+        raise Unprocessable(str(exc), code="invalid_input") from None
     if conflicts:
-        raise ApiError(
-            422,
-            "infeasible",
+        raise Unprocessable(
             "The fleet's hard constraints cannot all hold for this forecast: "
             + ", ".join(conflicts[:12])
             + ("" if len(conflicts) <= 12 else f" and {len(conflicts) - 12} more"),
-            {"constraints": conflicts},
+            code="infeasible",
+            details={"constraints": conflicts},
         )
 
 
@@ -150,15 +146,17 @@ def dispatch_run_execute(dispatch_run: DispatchRun, job: Job | None = None) -> D
         solution = solve_dispatch(inputs.problem)
     except ValueError as exc:
         _dispatch_run_fail(dispatch_run, f"invalid input: {exc}")
-        raise JobError("invalid_input", str(exc), {"dispatch": dispatch_run.pk}) from None
+        raise Unprocessable(
+            str(exc), code="invalid_input", details={"dispatch": dispatch_run.pk}
+        ) from None
     if job is not None:
         job_progress(job, 70)
     if not solution.is_feasible:
         _dispatch_run_fail(dispatch_run, solution.reason, solution)
-        raise JobError(
-            solution.status,
+        raise Unprocessable(
             f"The dispatch is {solution.status.replace('_', ' ')}: {solution.reason}",
-            {"dispatch": dispatch_run.pk, "constraints": solution.conflicts},
+            code=solution.status,
+            details={"dispatch": dispatch_run.pk, "constraints": solution.conflicts},
         )
     rows = _mix_rows(dispatch_run, inputs, solution)
     with transaction.atomic():

@@ -2,19 +2,17 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from energy_site.api import ApiError, parse_id
+from errors import Conflict, PermissionDenied
 from forecasts.responses import (
     JOB_ACCEPTED_SCHEMA,
-    broker_unavailable_error,
     idempotency_key_from,
     job_accepted_response,
 )
 from forecasts.selectors import city_get_for_user, user_is_org_admin
-from forecasts.services.jobs import BrokerUnavailable
+from httpapi.params import parse_id
 from training.models import ModelVersion
 from training.selectors import model_versions_for_user
 from training.serializers import (
@@ -31,14 +29,9 @@ class CityTrainApi(APIView):
     )
     def post(self, request, city_id: int):
         city = city_get_for_user(request.user, city_id)
-        try:
-            job = training_job_start(
-                city=city,
-                user=request.user,
-                idempotency_key=idempotency_key_from(request),
-            )
-        except BrokerUnavailable:
-            raise broker_unavailable_error() from None
+        job = training_job_start(
+            city=city, user=request.user, idempotency_key=idempotency_key_from(request)
+        )
         return job_accepted_response(job)
 
 
@@ -79,7 +72,7 @@ class ModelVersionPromoteApi(_OrganisationModelVersions, generics.GenericAPIView
         if not user_is_org_admin(request.user):
             raise PermissionDenied("Only organisation admins can promote models.")
         if not model_version.artifact:
-            raise ApiError(409, "no_artifact", "This model version has no stored artifact.")
+            raise Conflict("This model version has no stored artifact.", code="no_artifact")
         model_version.promotion_note = f"Promoted by {request.user} through the API."[:300]
         model_version_promote(model_version)
         return Response(self.get_serializer(model_version).data)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from forecasts.services.jobs import JobError
+from errors import Unprocessable
 from training.backtest import (
     MIN_TRAINING_DAYS,
     BacktestWindow,
@@ -92,13 +92,13 @@ def _check_history(history, city, start: pd.Timestamp, window: BacktestWindow) -
     before = int((demand.index < start).sum()) * city.resolution_minutes / (60 * 24)
     inside = int(((demand.index >= window.start) & (demand.index < window.end)).sum())
     if before - 7 < MIN_TRAINING_DAYS or inside == 0:
-        raise JobError(
-            "insufficient_data",
+        raise Unprocessable(
             f"The backtest needs {MIN_TRAINING_DAYS} days of usable history (after a week of "
             f"lags) before its first forecast day {start.isoformat()}; found "
             f"{math.floor(before * 100) / 100:.2f} days before it and {inside} points in the "
             f"{window.days}-day window.",
-            {"history_days": round(float(before), 1), "window": window.as_dict()},
+            code="insufficient_data",
+            details={"history_days": round(float(before), 1), "window": window.as_dict()},
         )
 
 
@@ -141,7 +141,9 @@ def evaluation_run(
             "family_backtested", family=family.name, seconds=round(time.perf_counter() - began, 1)
         )
     if not forecasts:
-        raise JobError("insufficient_data", f"No model family could be backtested: {failed}.")
+        raise Unprocessable(
+            f"No model family could be backtested: {failed}.", code="insufficient_data"
+        )
     evaluation = Evaluation(
         window,
         calibration_days,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasts.services.jobs import JobError
+from errors import Unprocessable
 
 METHOD = "seasonal-profile"
 PROFILE_WEEKS = 4
@@ -46,11 +46,11 @@ def seasonal_profile_forecast(
         (demand.index < origin) & (demand.index >= origin - pd.Timedelta(weeks=PROFILE_WEEKS))
     ]
     if len(demand) == 0:
-        raise JobError(
-            "insufficient_data",
+        raise Unprocessable(
             f"{city} has no demand observations in the {PROFILE_WEEKS} weeks before "
             f"{origin.isoformat()}; upload history first.",
-            {"city": city.pk, "start": origin.isoformat()},
+            code="insufficient_data",
+            details={"city": city.pk, "start": origin.isoformat()},
         )
     weekday, slot = _keys(demand.index, city)
     frame = pd.DataFrame({"weekday": weekday, "slot": slot, "demand": demand.to_numpy()})

@@ -1,7 +1,7 @@
 """Batched inference: many forecast requests, one feature frame and one predict per model.
 
 The forecast service claims a batch of jobs and calls :func:`forecast_many`; each
-request gets its own result or its own JobError, so one bad request never fails the
+request gets its own result or its own DomainError, so one bad request never fails the
 batch. A city without an active model, or without the history its lags need, gets
 the seasonal-profile fallback flagged as such.
 """
@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import structlog
 
+from errors import DomainError, InvalidInput
 from forecasts.models import City
 from forecasts.selectors import observation_frame_for_city
-from forecasts.services.jobs import JobError
 from training.artifacts import artifact_load
 from training.fallback import METHOD as FALLBACK_METHOD
 from training.fallback import seasonal_profile_forecast
@@ -68,22 +68,22 @@ class _Prepared:
 def _validate(request: ForecastRequest) -> tuple[pd.Timestamp, pd.DatetimeIndex]:
     start = pd.Timestamp(request.start)
     if start.tzinfo is None:
-        raise JobError("invalid_start", "start needs a time zone (UTC offset).")
+        raise InvalidInput("start needs a time zone (UTC offset).", code="invalid_start")
     start = start.tz_convert("UTC")
     if not 1 <= int(request.horizon_hours) <= MAX_HORIZON_HOURS:
-        raise JobError("invalid_horizon", f"horizon_hours must be 1..{MAX_HORIZON_HOURS}.")
+        raise InvalidInput(f"horizon_hours must be 1..{MAX_HORIZON_HOURS}.", code="invalid_horizon")
     unknown = sorted(set(request.quantiles) - set(SUPPORTED_QUANTILES))
     if unknown or 0.5 not in request.quantiles:
-        raise JobError(
-            "invalid_quantiles",
+        raise InvalidInput(
             f"quantiles must be a subset of {list(SUPPORTED_QUANTILES)} containing 0.5.",
-            {"unknown": unknown},
+            code="invalid_quantiles",
+            details={"unknown": unknown},
         )
     step = pd.Timedelta(minutes=request.city.resolution_minutes)
     if (start - start.floor("D")) % step:
-        raise JobError(
-            "misaligned_start",
+        raise InvalidInput(
             f"start must fall on a {request.city.resolution_minutes}-minute boundary.",
+            code="misaligned_start",
         )
     periods = int(pd.Timedelta(hours=int(request.horizon_hours)) / step)
     return start, pd.date_range(start, periods=periods, freq=step)
@@ -130,10 +130,10 @@ def _fallback(prepared: _Prepared, reason: str) -> ForecastResult:
     )
 
 
-def _fallback_or_error(prepared: _Prepared, reason: str) -> ForecastResult | JobError:
+def _fallback_or_error(prepared: _Prepared, reason: str) -> ForecastResult | DomainError:
     try:
         return _fallback(prepared, reason)
-    except JobError as exc:
+    except DomainError as exc:
         return exc
 
 
@@ -165,9 +165,9 @@ def _predict_group(model_version: ModelVersion, group: list[_Prepared]) -> list[
     return results
 
 
-def forecast_many(requests: list[ForecastRequest]) -> list[ForecastResult | JobError]:
-    """Answer every request, in order; a failing request gets its JobError in its slot."""
-    results: list[ForecastResult | JobError | None] = [None] * len(requests)
+def forecast_many(requests: list[ForecastRequest]) -> list[ForecastResult | DomainError]:
+    """Answer every request, in order; a failing request gets its DomainError in its slot."""
+    results: list[ForecastResult | DomainError | None] = [None] * len(requests)
     active = model_versions_active_for_cities(r.city.pk for r in requests)
     groups: dict[int, list[tuple[int, _Prepared]]] = defaultdict(list)
     for position, request in enumerate(requests):
@@ -180,7 +180,7 @@ def forecast_many(requests: list[ForecastRequest]) -> list[ForecastResult | JobE
                 continue
             reason = reason if model_version is not None else "no active model for this city"
             results[position] = _fallback(prepared, reason)
-        except JobError as exc:
+        except DomainError as exc:
             results[position] = exc
     by_pk = {mv.pk: mv for mv in active.values()}
     for pk, members in groups.items():

@@ -12,10 +12,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from errors import NotFound, Unprocessable
 from forecasts.models import City, Job
 from forecasts.selectors import observation_frame_for_city
 from forecasts.services.jobs import (
-    JobError,
     job_create,
     job_enqueue,
     job_progress,
@@ -66,7 +66,9 @@ def training_job_execute(job: Job) -> dict:
     try:
         city = City.objects.get(pk=job.params.get("city"), organization_id=job.organization_id)
     except (City.DoesNotExist, ValueError, TypeError):
-        raise JobError("unknown_city", "The city of this training job no longer exists.") from None
+        raise NotFound(
+            "The city of this training job no longer exists.", code="unknown_city"
+        ) from None
     model_version = model_version_train(city=city, job=job)
     return {"model_version": model_version.pk}
 
@@ -161,11 +163,11 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
     demand_points = int(history["demand_mw"].notna().sum()) if len(history) else 0
     demand_days = demand_points * city.resolution_minutes / (60 * 24)
     if demand_days < MIN_HISTORY_DAYS:
-        raise JobError(
-            "insufficient_data",
+        raise Unprocessable(
             f"Training needs at least {MIN_HISTORY_DAYS} days of demand history; {city} has "
             f"{demand_points} demand observations ({demand_days:.1f} days).",
-            {"demand_points": demand_points, "required_days": MIN_HISTORY_DAYS},
+            code="insufficient_data",
+            details={"demand_points": demand_points, "required_days": MIN_HISTORY_DAYS},
         )
     window, calibration_days = _windows_for(history, city)
     params = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from errors import InvalidInput, TooLarge
+
 MAX_ERRORS_LISTED = 50
 
 
-class InvalidObservationFile(Exception):
+class InvalidObservationFile(InvalidInput):
     """The file cannot be ingested at all; nothing of it may be written.
 
     ``errors`` lists ``{"line": n, "reason": ...}`` (CSV, header = line 1) or
@@ -13,21 +15,24 @@ class InvalidObservationFile(Exception):
     ``MAX_ERRORS_LISTED`` of ``errors_total``.
     """
 
+    code = "invalid_file"
+
     def __init__(self, message: str, errors: list[dict] | None = None):
-        super().__init__(message)
-        self.message = message
         self.errors_total = len(errors or [])
         self.errors = (errors or [])[:MAX_ERRORS_LISTED]
+        super().__init__(
+            message, details={"errors": self.errors, "errors_total": self.errors_total}
+        )
 
-    def details(self) -> dict:
-        return {"errors": self.errors, "errors_total": self.errors_total}
 
-
-class ObservationFileTooLarge(Exception):
+class ObservationFileTooLarge(TooLarge):
     """``size`` is None when reading stopped at the limit (a gzip is not unpacked in full)."""
 
     def __init__(self, size: int | None, limit: int, message: str | None = None):
-        super().__init__(message or f"The file has {size} bytes; the limit is {limit} bytes.")
+        super().__init__(
+            message or f"The file has {size} bytes; the limit is {limit} bytes.",
+            details={"limit_bytes": limit},
+        )
         self.size = size
         self.limit = limit
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from energy_site.api import SUPPORTED_YEARS, timestamp_range_message
+from forecasts.timestamps import SUPPORTED_YEARS, timestamp_range_message
 
 ISO_PATTERN = (
     r"^(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)"

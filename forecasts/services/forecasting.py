@@ -13,11 +13,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from energy_site.api import ApiError
+import errors
 from forecasts import metrics
 from forecasts.models import City, Forecast, ForecastRun, Job
 from forecasts.services.jobs import (
-    JobError,
     job_claim_batch,
     job_create,
     job_enqueue,
@@ -45,12 +44,10 @@ def forecast_spec_validate(spec: ForecastSpec) -> ForecastSpec:
     start = pd.Timestamp(spec.start).tz_convert("UTC")
     step = pd.Timedelta(minutes=spec.city.resolution_minutes)
     if start != start.floor(step):
-        raise ApiError(
-            400,
-            "invalid",
+        raise errors.InvalidInput(
             f"start must fall on a {spec.city.resolution_minutes}-minute boundary; "
             f"got {spec.start.isoformat()}.",
-            {"field": "start"},
+            details={"field": "start"},
         )
     return spec
 
@@ -63,12 +60,15 @@ def forecast_backlog_check(organization_id: int, extra: int = 1) -> None:
     limit = settings.FORECAST_MAX_QUEUED_PER_ORG
     if queued + extra > limit:
         asked = f"{extra} more " if extra > 1 else "another "
-        raise ApiError(
-            429,
-            "backlog_full",
+        raise errors.BacklogFull(
             f"{queued} forecast requests are already queued for your organisation and "
             f"{asked}would pass the limit of {limit}; retry shortly.",
-            {"queued": queued, "requested": extra, "limit": limit, "retry_after_seconds": 30},
+            details={
+                "queued": queued,
+                "requested": extra,
+                "limit": limit,
+                "retry_after_seconds": 30,
+            },
         )
 
 
@@ -109,7 +109,7 @@ def _spec_from_job(job: Job) -> ForecastSpec:
     try:
         city = City.objects.get(pk=params["city"], organization_id=job.organization_id)
     except City.DoesNotExist:
-        raise JobError("unknown_city", "The city no longer exists.") from None
+        raise errors.NotFound("The city no longer exists.", code="unknown_city") from None
     return ForecastSpec(
         city=city,
         start=pd.Timestamp(params["start"]).to_pydatetime(),
@@ -152,7 +152,7 @@ def forecast_batch_process(*, limit: int | None = None, wait_seconds: float | No
     for job in jobs:
         try:
             spec = _spec_from_job(job)
-        except JobError as exc:
+        except errors.DomainError as exc:
             job_fail(job, exc.code, exc.message, exc.details)
             continue
         specs[job.pk] = spec
@@ -178,7 +178,7 @@ def forecast_batch_process(*, limit: int | None = None, wait_seconds: float | No
     metrics.INFERENCE_LATENCY.observe(time.perf_counter() - started)
 
     for job, result in zip(pending, results, strict=True):
-        if isinstance(result, JobError):
+        if isinstance(result, errors.DomainError):
             job_fail(job, result.code, result.message, result.details)
             continue
         try:

@@ -26,9 +26,10 @@ from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+import errors
 from forecasts.ingest import VALUE_COLUMNS, observations_file_parse
 from forecasts.models import City, Job, Observation
-from forecasts.services.jobs import JobError, job_create, job_enqueue, job_progress
+from forecasts.services.jobs import job_create, job_enqueue, job_progress
 
 UPSERT_BATCH_SIZE = 2000
 OBSERVATION_SUMMARY_FIELDS = (
@@ -211,13 +212,13 @@ def observations_ingest_job_execute(job: Job) -> dict:
         pk=job.params.get("city_id"), organization_id=job.organization_id
     ).first()
     if city is None:
-        raise JobError("city_not_found", "The city of this upload no longer exists.")
+        raise errors.NotFound("The city of this upload no longer exists.", code="city_not_found")
     name = job.params.get("upload")
     try:
         frame = upload_load(name)
     except (FileNotFoundError, TypeError, ValueError):
-        raise JobError(
-            "upload_missing", "The uploaded rows are no longer stored; upload again."
+        raise errors.Unprocessable(
+            "The uploaded rows are no longer stored; upload again.", code="upload_missing"
         ) from None
     job_progress(job, 10)
     written = observations_upsert(city=city, frame=frame)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
@@ -19,26 +18,20 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from energy_site.api import ApiError
+import errors
 from forecasts.models import Job
 
 log = structlog.get_logger(__name__)
 
 
-class BrokerUnavailable(Exception):
-    """The job was stored but could not be handed to the broker."""
+class BrokerUnavailable(errors.Unavailable):
+    """The job was stored but could not be handed to the broker (the client gets a 503)."""
 
+    code = "broker_unavailable"
 
-@dataclass
-class JobError(Exception):
-    """A failure the client should read: bad or impossible input, not a bug."""
-
-    code: str
-    message: str
-    details: dict = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
+    def __init__(self):
+        # The broker's own error names internal hosts: it is logged, not shown.
+        super().__init__("The task queue is unavailable; retry shortly.")
 
 
 class JobCancelled(Exception):
@@ -105,11 +98,10 @@ def _idempotent_replay(existing: Job, kind: str, params: dict) -> Job:
     """
     same_params = all(existing.params.get(key) == value for key, value in params.items())
     if existing.kind != kind or not same_params:
-        raise ApiError(
-            409,
-            "idempotency_key_reused",
+        raise errors.Conflict(
             "This Idempotency-Key was already used for a different request.",
-            {"job": str(existing.pk), "kind": existing.kind},
+            code="idempotency_key_reused",
+            details={"job": str(existing.pk), "kind": existing.kind},
         )
     return existing
 
@@ -132,7 +124,7 @@ def job_enqueue(job: Job, task, *args) -> None:
         except (KombuOperationalError, ConnectionError, OSError, RuntimeError) as exc:
             log.error("broker_unavailable", job_id=str(job.pk), error=str(exc))
             job_fail(job, "broker_unavailable", "The task queue is unavailable; retry later.")
-            raise BrokerUnavailable(str(exc)) from exc
+            raise BrokerUnavailable() from exc
         Job.objects.filter(pk=job.pk, celery_task_id="").update(celery_task_id=result.id or "")
 
     transaction.on_commit(send, robust=False)
@@ -217,7 +209,7 @@ def job_requeue_for_retry(job: Job) -> bool:
 def job_run(task, job_id: str, work: Callable[[Job], dict]) -> None:
     """The body every job task shares: claim, work, record the outcome, retry bugs.
 
-    ``work`` returns the job's result dict or raises JobError for a failure the
+    ``work`` returns the job's result dict or raises a DomainError for a failure the
     client caused. Anything else is retried until ``JOB_MAX_ATTEMPTS``.
     """
     job = job_claim(job_id)
@@ -230,7 +222,7 @@ def job_run(task, job_id: str, work: Callable[[Job], dict]) -> None:
     except JobCancelled:
         log.info("job_cancelled", job_id=job_id)
         return
-    except JobError as exc:
+    except errors.DomainError as exc:
         job_fail(job, exc.code, exc.message, exc.details)
         log.info("job_failed", code=exc.code, message=exc.message)
         return

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from errors import DomainError
 from forecasts.selectors import observation_frame_for_city
-from forecasts.services.jobs import JobError
 from tests.conftest import make_city
 from training.inference import SUPPORTED_QUANTILES, ForecastRequest, ForecastResult, forecast_many
 from training.services import model_version_train
@@ -42,7 +42,7 @@ def test_batch_isolates_a_failing_request(trained_city, empty_city):
     )
     mape = np.mean(np.abs(good.values[0.5] - actual["demand_mw"].to_numpy()) / actual["demand_mw"])
     assert mape < 0.15
-    assert isinstance(bad, JobError) and bad.code == "insufficient_data"
+    assert isinstance(bad, DomainError) and bad.code == "insufficient_data"
 
 
 def test_batched_answers_equal_single_answers(trained_city):
@@ -104,7 +104,7 @@ def test_model_city_with_a_gap_before_start_falls_back(trained_city):
 def test_bad_requests_get_their_own_error(city_with_history, change, code):
     bad = request_for(city_with_history, "bad", **change)
     results = forecast_many([bad, request_for(city_with_history, "ok")])
-    assert isinstance(results[0], JobError) and results[0].code == code
+    assert isinstance(results[0], DomainError) and results[0].code == code
     assert isinstance(results[1], ForecastResult)
 
 

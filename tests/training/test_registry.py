@@ -1,8 +1,9 @@
 import pandas as pd
 import pytest
 
+from errors import DomainError
 from forecasts.models import City, Job
-from forecasts.services.jobs import JobError, job_claim
+from forecasts.services.jobs import job_claim
 from tests.conftest import load_observations
 from training.models import ModelVersion
 from training.services import (
@@ -110,7 +111,7 @@ def test_training_job_runs_and_reports(
 
 def test_too_little_history_is_insufficient_data(city, victoria):
     load_observations(city, victoria.loc["2014-12-20":])
-    with pytest.raises(JobError) as error:
+    with pytest.raises(DomainError) as error:
         model_version_train(city=city)
     assert error.value.code == "insufficient_data"
     assert "days" in error.value.message
@@ -119,7 +120,7 @@ def test_too_little_history_is_insufficient_data(city, victoria):
 
 def test_training_job_for_a_deleted_city_fails_cleanly(city, owner):
     job = Job.objects.create(organization=city.organization, kind="train", params={"city": 0})
-    with pytest.raises(JobError) as error:
+    with pytest.raises(DomainError) as error:
         training_job_execute(job)
     assert error.value.code == "unknown_city"
     assert City.objects.filter(pk=city.pk).exists()

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasts.services.jobs import JobError
+from errors import DomainError
 from training.backtest import BacktestWindow, backtest_window_for
 from training.deployed import deployed_model_fit
 from training.evaluation import NO_WEATHER, WEATHER, evaluation_run
@@ -85,7 +85,7 @@ def test_a_city_without_weather_gets_a_no_weather_model(victoria, melbourne):
 
 
 def test_backtest_without_enough_history_is_a_clear_error(victoria, melbourne):
-    with pytest.raises(JobError) as error:
+    with pytest.raises(DomainError) as error:
         _evaluate(victoria.loc["2014-12-15":], melbourne, FAST_FAMILIES)
     assert error.value.code == "insufficient_data"
 
@@ -109,7 +109,7 @@ def test_fallback_works_from_one_day(victoria, melbourne):
 def test_fallback_without_demand_raises_insufficient_data(melbourne):
     origin = pd.Timestamp("2014-12-10 13:00", tz="UTC")
     empty = pd.DataFrame({"demand_mw": []}, index=pd.DatetimeIndex([], tz="UTC"))
-    with pytest.raises(JobError) as error:
+    with pytest.raises(DomainError) as error:
         seasonal_profile_forecast(
             empty, pd.date_range(origin, periods=2, freq="30min"), origin, melbourne, (0.5,)
         )

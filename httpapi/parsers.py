@@ -1,4 +1,4 @@
-"""Request parsers."""
+"""Request parsers: DRF's, hardened against hostile bodies."""
 
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
