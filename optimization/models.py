@@ -16,7 +16,7 @@ DAILY_BUDGET_MWH_MAX = 10_000_000.0
 # The LP needs VoLL (10 000) > reserve shortfall (5 000) > dump (3 000) > policy
 # shortfalls (2 000) > terminal SoC (1 000) > |marginal cost + CO2 price x CO2| / worst
 # round-trip efficiency + worst cycle cost (defaults of lp.Policy; optimization.md,
-# lp_validate.penalty_order_validate). A source alone keeps a 10 % margin below the
+# lp.penalty_order_validate). A source alone keeps a 10 % margin below the
 # lowest default penalty (900); subsidised renewables bid a few tens below zero, so -500
 # is generous. What field bounds cannot bound is a source combined with storage losses
 # (900 / 0.81 = 1 111): fleet.py checks the whole fleet against the default policy on

@@ -428,7 +428,7 @@ def test_a_fleet_already_out_of_order_gets_422_naming_the_source_and_can_be_repa
         assert name in error["message"]
     else:
         # lp.penalty_order_validate names the first source it can no longer afford to
-        # run through that storage, not the unit itself (lp.py is outside this change).
+        # run through that storage, not the unit itself.
         assert "round-trip efficiency" in error["message"]
         names = GenerationSource.objects.filter(city=city).values_list("name", flat=True)
         assert any(f"exceed {source}'s cost" in error["message"] for source in names)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimization.lp import SHORTFALL_TOLERANCE, DispatchProblem, DispatchSolution, Shortfall
-from optimization.lp_backends import RawResult
-from optimization.lp_matrix import LpLayout, LpMatrices
-from optimization.lp_validate import source_cost
+from optimization.lp.backends import RawResult
+from optimization.lp.matrix import LpLayout, LpMatrices
+from optimization.lp.problem import (
+    SHORTFALL_TOLERANCE,
+    DispatchProblem,
+    DispatchSolution,
+    Shortfall,
+)
+from optimization.lp.validate import source_cost
 
 
 def solution_from_raw(
