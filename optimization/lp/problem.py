@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DEFAULT_VOLL = 10_000.0
-# The penalty order of optimization.md, highest first:
+# The penalty order, highest first (docs/dispatch.md, Objective and the order of penalties):
 # VoLL > reserve shortfall > dump > policy shortfalls > terminal SoC > real costs.
 DEFAULT_RESERVE_SHORTFALL_PENALTY = 5_000.0
 DEFAULT_DUMP_PENALTY = 3_000.0
@@ -50,7 +50,7 @@ class SourceSpec:
 
     @property
     def gives_reserve(self) -> bool:
-        """Variable renewables give no upward reserve (optimization.md, 6)."""
+        """Variable renewables give no upward reserve (docs/dispatch.md, Constraints, 6)."""
         return not self.is_variable and self.reserve_fraction > 0 and self.capacity_mw > 0
 
 

@@ -73,7 +73,8 @@ def _kpis(problem: DispatchProblem, solution: DispatchSolution) -> dict:
         "demand_mwh": demand_mwh,
         "cost": float(sum(series.sum() for series in solution.cost.values())),
         "co2_t": float(sum(series.sum() for series in solution.co2.values())),
-        # Robust form (optimization.md): whatever served energy is not non-renewable.
+        # Robust form (docs/dispatch.md, Constraints, 5): whatever served energy is not
+        # non-renewable.
         "renewable_share": (
             min(max(1.0 - non_renewable_mwh / served_mwh, 0.0), 1.0) if served_mwh > 0 else None
         ),

@@ -1,5 +1,5 @@
-"""Stochastic mode (optional in optimization.md): a few demand scenarios, one plan for
-the slow units.
+"""Stochastic mode (optional; docs/dispatch.md, Modes): a few demand scenarios, one plan
+for the slow units.
 
 Each scenario is the deterministic LP at its own demand; the scenario LPs are stacked
 block-diagonally with their costs weighted by probability, and non-anticipativity rows

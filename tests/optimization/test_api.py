@@ -211,7 +211,7 @@ def test_post_dispatch_answers_202_with_the_job_and_location(
         response = teammate_client.post("/api/v1/dispatch/", payload, format="json")
     assert response.status_code == 202, response.content
     job = response.json()["job"]
-    # api.md's job fields, all present (extra fields are allowed by the contract).
+    # docs/api.md's job fields, all present (extra fields are allowed by the contract).
     assert set(job) >= {"id", "kind", "state", "progress", "result", "error", "created_at",
                         "started_at", "finished_at"}  # fmt: skip
     assert job["kind"] == "optimize" and job["state"] == "queued"
