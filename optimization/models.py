@@ -15,12 +15,12 @@ ENERGY_OR_POWER_MAX = 1_000_000.0  # MWh or MW of one storage unit
 DAILY_BUDGET_MWH_MAX = 10_000_000.0
 # The LP needs VoLL (10 000) > reserve shortfall (5 000) > dump (3 000) > policy
 # shortfalls (2 000) > terminal SoC (1 000) > |marginal cost + CO2 price x CO2| / worst
-# round-trip efficiency + worst cycle cost (defaults of lp.Policy; optimization.md,
-# lp_validate.penalty_order_validate). A source alone keeps a 10 % margin below the
-# lowest default penalty (900); subsidised renewables bid a few tens below zero, so -500
-# is generous. What field bounds cannot bound is a source combined with storage losses
-# (900 / 0.81 = 1 111): fleet.py checks the whole fleet against the default policy on
-# every API write, and dispatch answers 422 otherwise.
+# round-trip efficiency + worst cycle cost (defaults of lp.Policy; docs/dispatch.md,
+# Objective and the order of penalties; lp.penalty_order_validate). A source alone keeps
+# a 10 % margin below the lowest default penalty (900); subsidised renewables bid a few
+# tens below zero, so -500 is generous. What field bounds cannot bound is a source
+# combined with storage losses (900 / 0.81 = 1 111): fleet.py checks the whole fleet
+# against the default policy on every API write, and dispatch answers 422 otherwise.
 MARGINAL_COST_MIN, MARGINAL_COST_MAX = -500.0, 900.0
 # Battery degradation costs tens per MWh; 500 still lets a free source pass the order.
 CYCLE_COST_MAX = 500.0

@@ -8,17 +8,27 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from rest_framework import serializers
 
+from optimization.lp import (
+    DEFAULT_DUMP_PENALTY,
+    DEFAULT_POLICY_SHORTFALL_PENALTY,
+    DEFAULT_RESERVE_SHORTFALL_PENALTY,
+    DEFAULT_TERMINAL_SOC_PENALTY,
+    DEFAULT_VOLL,
+)
 from optimization.models import DispatchRun, GenerationSource, StorageUnit, range_message
 from optimization.selectors import UNSERVED
 
 HOURS_PER_DAY = 24
 
 # Policy overrides of one dispatch, finite and bounded so that no product in the LP
-# overflows. VoLL starts at 1 000 because it must exceed the dump penalty (default
-# 1 000) and every cost below it (optimization.md); 1e6 per MWh is far above any
-# market's price cap. CO2 prices top out at 10 000 per t (observed prices are tens to
-# hundreds). Whether a policy keeps the penalty order with the city's fleet depends on
-# both, so services.dispatch_run_create checks it per request and answers 422.
+# overflows. VoLL starts at 1 000, above the dearest marginal cost a source may have
+# (models.MARGINAL_COST_MAX); 1e6 per MWh is far above any market's price cap. The
+# penalty order (docs/dispatch.md, Objective and the order of penalties) asks more of a
+# policy: VoLL must also exceed the dump penalty and every other penalty that acts. The
+# defaults are the LP's (optimization.lp.DEFAULT_*), and the help texts below read them.
+# CO2 prices top out at 10 000 per t (observed prices are tens to hundreds). Whether a
+# policy keeps the penalty order with the city's fleet depends on both, so
+# services.dispatch_run_create checks it per request and answers 422.
 VOLL_RANGE = (1_000.0, 1_000_000.0)
 CO2_PRICE_RANGE = (0.0, 10_000.0)
 DUMP_PENALTY_RANGE = (0.0, 1_000_000.0)
@@ -49,6 +59,15 @@ def _bounded_float(low: float, high: float, unit: str = "", **kwargs) -> StrictF
         error_messages={"min_value": message, "max_value": message},
         **kwargs,
     )
+
+
+def _penalty(
+    what: str, default: float, unit: str = "per MWh", bounds: tuple = PENALTY_RANGE
+) -> StrictFloatField:
+    """An optional policy penalty; its help text reads the default from the LP, so that the
+    two cannot drift apart."""
+    help_text = f"{what}; default {default:,.0f} {unit}."
+    return _bounded_float(*bounds, unit, required=False, help_text=help_text)
 
 
 class _FleetItemSerializer(serializers.ModelSerializer):
@@ -157,15 +176,26 @@ class StorageUnitSerializer(_FleetItemSerializer):
 
 
 class PolicySerializer(serializers.Serializer):
-    voll = _bounded_float(*VOLL_RANGE, "per MWh", required=False)
+    voll = _penalty("Value of lost load", DEFAULT_VOLL, bounds=VOLL_RANGE)
     co2_price = _bounded_float(*CO2_PRICE_RANGE, "per t", required=False)
-    dump_penalty = _bounded_float(*DUMP_PENALTY_RANGE, "per MWh", required=False)
+    dump_penalty = _penalty(
+        "Penalty on surplus dumped", DEFAULT_DUMP_PENALTY, bounds=DUMP_PENALTY_RANGE
+    )
     co2_cap = _bounded_float(*CO2_CAP_RANGE, "t", required=False)
     min_renewable_share = _bounded_float(0, 1, required=False)
-    reserve_shortfall_penalty = _bounded_float(*PENALTY_RANGE, "per MWh", required=False)
-    renewable_shortfall_penalty = _bounded_float(*PENALTY_RANGE, "per MWh", required=False)
-    co2_shortfall_penalty = _bounded_float(*PENALTY_RANGE, "per t", required=False)
-    terminal_soc_penalty = _bounded_float(*PENALTY_RANGE, "per MWh", required=False)
+    reserve_shortfall_penalty = _penalty(
+        "Penalty on upward reserve missed", DEFAULT_RESERVE_SHORTFALL_PENALTY
+    )
+    renewable_shortfall_penalty = _penalty(
+        "Penalty on renewable energy short of min_renewable_share",
+        DEFAULT_POLICY_SHORTFALL_PENALTY,
+    )
+    co2_shortfall_penalty = _penalty(
+        "Penalty on CO2 above co2_cap", DEFAULT_POLICY_SHORTFALL_PENALTY, "per t"
+    )
+    terminal_soc_penalty = _penalty(
+        "Penalty on stored energy short of the terminal SoC", DEFAULT_TERMINAL_SOC_PENALTY
+    )
     allow_dump = serializers.BooleanField(required=False)
 
     def to_internal_value(self, data):

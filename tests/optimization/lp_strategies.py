@@ -96,7 +96,8 @@ def problems(
 
 
 def assert_invariants(problem: DispatchProblem, solution: DispatchSolution) -> None:
-    """Every invariant of optimization.md that one solution must satisfy."""
+    """Every invariant that one solution must satisfy (docs/dispatch.md, What the tests
+    must check)."""
     peak = max(float(np.max(problem.demand_mw)), 1.0)
     tol = 1e-6 * peak
     dt = problem.dt_hours

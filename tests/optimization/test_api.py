@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import re
+
 import pytest
 
 from forecasts.models import Job
 from optimization.fleet import demo_fleet_create
-from optimization.lp import Policy, SourceSpec, StorageSpec, penalty_order_validate
+from optimization.lp import (
+    DEFAULT_TERMINAL_SOC_PENALTY,
+    Policy,
+    SourceSpec,
+    StorageSpec,
+    penalty_order_validate,
+)
 from optimization.models import (
     CYCLE_COST_MAX,
     EFFICIENCY_MIN,
@@ -211,7 +221,7 @@ def test_post_dispatch_answers_202_with_the_job_and_location(
         response = teammate_client.post("/api/v1/dispatch/", payload, format="json")
     assert response.status_code == 202, response.content
     job = response.json()["job"]
-    # api.md's job fields, all present (extra fields are allowed by the contract).
+    # docs/api.md's job fields, all present (extra fields are allowed by the contract).
     assert set(job) >= {"id", "kind", "state", "progress", "result", "error", "created_at",
                         "started_at", "finished_at"}  # fmt: skip
     assert job["kind"] == "optimize" and job["state"] == "queued"
@@ -398,14 +408,37 @@ def _pk(model, city) -> int:
     return model.objects.filter(city=city).order_by("-pk").first().pk
 
 
-def test_each_item_at_its_bounds_keeps_the_default_penalty_order():
-    """The field bounds alone never break the order with the default policy."""
-    for cost in (MARGINAL_COST_MIN, MARGINAL_COST_MAX):
-        source = SourceSpec("s", "gas", 1e5, None, cost, 5.0, False)
-        penalty_order_validate([source], [], Policy())
-    free = SourceSpec("free", "solar", 1e5, None, 0.0, 0.0, True)
-    worst = StorageSpec("b", 1e6, 1e6, EFFICIENCY_MIN, EFFICIENCY_MIN, 0.5, 0, 1, CYCLE_COST_MAX)
-    penalty_order_validate([free], [worst], Policy())
+# The lowest default penalty: it acts once a store has a terminal SoC target.
+LOWEST = DEFAULT_TERMINAL_SOC_PENALTY
+# Lossless and free to cycle: it changes no source's cost, only brings LOWEST into play.
+TARGET_ONLY = StorageSpec("Target", 1.0, 1.0, 1.0, 1.0, 0.5, 0.0, 1.0, terminal_soc=0.5)
+
+
+@pytest.mark.parametrize("cost", [MARGINAL_COST_MIN, MARGINAL_COST_MAX])
+def test_a_source_at_its_cost_bound_keeps_the_default_penalty_order(cost):
+    """The field bounds alone never break the order with the default policy; a source
+    whose cost reaches the lowest default penalty does, and is named."""
+    at_bound = SourceSpec("At bound", "gas", 1e5, None, cost, 5.0, False)
+    penalty_order_validate([at_bound], [TARGET_ONLY], Policy())  # does not raise
+    past = dataclasses.replace(at_bound, name="Past", marginal_cost=math.copysign(LOWEST, cost))
+    expected = re.escape(f"terminal SoC penalty ({LOWEST:g}) must exceed Past's cost")
+    with pytest.raises(ValueError, match=expected):
+        penalty_order_validate([at_bound, past], [TARGET_ONLY], Policy())
+
+
+def test_storage_at_its_bounds_keeps_the_default_penalty_order():
+    """The least efficient, dearest-cycling store the bounds allow passes with a free
+    source; one whose cycle cost reaches the lowest default penalty fails, and is named."""
+    free = SourceSpec("Free", "solar", 1e5, None, 0.0, 0.0, True)
+    worst = StorageSpec(
+        "Worst", 1e6, 1e6, EFFICIENCY_MIN, EFFICIENCY_MIN, 0.5, 0, 1, CYCLE_COST_MAX,
+        terminal_soc=0.5,
+    )  # fmt: skip
+    penalty_order_validate([free], [worst], Policy())  # does not raise
+    past = dataclasses.replace(worst, name="Past", cycle_cost=LOWEST)
+    expected = re.escape(f"and Past's cycle cost {LOWEST:g})")
+    with pytest.raises(ValueError, match=expected):
+        penalty_order_validate([free], [worst, past], Policy())
 
 
 @pytest.mark.parametrize(
@@ -428,7 +461,7 @@ def test_a_fleet_already_out_of_order_gets_422_naming_the_source_and_can_be_repa
         assert name in error["message"]
     else:
         # lp.penalty_order_validate names the first source it can no longer afford to
-        # run through that storage, not the unit itself (lp.py is outside this change).
+        # run through that storage, not the unit itself.
         assert "round-trip efficiency" in error["message"]
         names = GenerationSource.objects.filter(city=city).values_list("name", flat=True)
         assert any(f"exceed {source}'s cost" in error["message"] for source in names)

@@ -1,4 +1,5 @@
-"""Property tests (hypothesis) for the invariants of optimization.md on random problems."""
+"""Property tests (hypothesis) on random problems for the invariants of docs/dispatch.md,
+What the tests must check."""
 
 from __future__ import annotations
 
@@ -161,8 +162,9 @@ def test_a_co2_cap_never_causes_load_shedding_and_is_met_when_it_can_be(problem,
 
 
 def test_the_lexicographic_solve_reaches_the_most_achievable_share():
-    """optimization.md's case: a 50 % target where less is achievable sheds nothing and
-    lands exactly on the maximum share (here 100 MW of wind out of 250 MW: 40 %)."""
+    """The case of docs/dispatch.md, Objective and the order of penalties: a 50 % target
+    where less is achievable sheds nothing and lands exactly on the maximum share (here
+    100 MW of wind out of 250 MW: 40 %)."""
     demand = np.full(4, 250.0)
     fleet = [
         SourceSpec("wind", "wind", 100, np.ones(4), 0, 0.0, True),

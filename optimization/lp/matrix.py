@@ -10,15 +10,12 @@ name, so that an infeasible model can say which constraints conflict.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
-from optimization.lp_validate import source_cost
-
-if TYPE_CHECKING:
-    from optimization.lp import DispatchProblem
+from optimization.lp.problem import DispatchProblem
+from optimization.lp.validate import source_cost
 
 # A tiny cost on charging breaks the tie that otherwise lets a battery charge and
 # discharge in the same interval at no cost when energy is spilled anyway.

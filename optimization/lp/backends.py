@@ -1,6 +1,6 @@
 """Lexicographic solve on two backends: HiGHS through highspy, and scipy's linprog.
 
-Both run the same stages (lp_matrix._stages): minimise unserved energy and reserve
+Both run the same stages (matrix._stages): minimise unserved energy and reserve
 shortfall, hold that optimum, minimise policy shortfalls, hold that, then minimise the
 full cost. A stage whose optimum is zero fixes its slacks at zero by column bounds (so
 the final balance duals stay clean prices); otherwise a row keeps it within a small
@@ -12,10 +12,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
+import scipy
 import scipy.sparse as sp
+from scipy.optimize import linprog
 
-from optimization.lp_matrix import LpMatrices
+from optimization.lp.matrix import LpMatrices
 
 STAGE_ZERO = 1e-9  # currency: a stage optimum this small is zero, its slacks fixed at 0
 STAGE_ABS_TOL = 1e-6  # otherwise a row keeps the stage within these of its optimum
@@ -46,8 +49,6 @@ def _stage_hold(objective: np.ndarray, value: float):
 
 
 def solve_highspy(m: LpMatrices) -> RawResult:
-    import highspy
-
     csc = m.a.tocsc()
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = csc.shape[1], csc.shape[0]
@@ -120,9 +121,6 @@ def _highs_conflicts(highs) -> list[tuple[str, int, str]]:
 
 
 def solve_scipy(m: LpMatrices) -> RawResult:
-    import scipy
-    from scipy.optimize import linprog
-
     equal = m.row_lower == m.row_upper
     has_upper = ~equal & np.isfinite(m.row_upper)
     has_lower = ~equal & np.isfinite(m.row_lower)

@@ -1,10 +1,7 @@
-"""The dispatch linear programme of optimization.md, free of Django.
+"""The dispatch LP's problem and solution types, and its default penalties.
 
-Inputs are plain dataclasses (SourceSpec, StorageSpec, Policy, DispatchProblem); the
-sparse matrices are built in lp_matrix.py, solved lexicographically (unserved energy and
-reserve first, then policy shortfalls, then cost) by either backend in lp_backends.py,
-and read back into a DispatchSolution in lp_results.py. Input checks and the penalty
-order live in lp_validate.py.
+The bottom of optimization.lp: plain dataclasses that every other module of the package
+takes or returns, and nothing of the package itself.
 """
 
 from __future__ import annotations
@@ -14,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DEFAULT_VOLL = 10_000.0
-# The penalty order of optimization.md, highest first:
+# The penalty order, highest first (docs/dispatch.md, Objective and the order of penalties):
 # VoLL > reserve shortfall > dump > policy shortfalls > terminal SoC > real costs.
 DEFAULT_RESERVE_SHORTFALL_PENALTY = 5_000.0
 DEFAULT_DUMP_PENALTY = 3_000.0
@@ -53,7 +50,7 @@ class SourceSpec:
 
     @property
     def gives_reserve(self) -> bool:
-        """Variable renewables give no upward reserve (optimization.md, 6)."""
+        """Variable renewables give no upward reserve (docs/dispatch.md, Constraints, 6)."""
         return not self.is_variable and self.reserve_fraction > 0 and self.capacity_mw > 0
 
 
@@ -103,7 +100,7 @@ class DispatchProblem:
     day_of_interval: np.ndarray | None = None
     day_share: np.ndarray | None = None
     # Stochastic mode: (label, probability, demand per interval) per demand scenario;
-    # slow units (SourceSpec.is_slow) get one plan for all of them (lp_stochastic.py).
+    # slow units (SourceSpec.is_slow) get one plan for all of them (stochastic.py).
     scenarios: list[tuple[str, float, np.ndarray]] | None = None
 
     @property
@@ -173,77 +170,3 @@ class DispatchSolution:
     @property
     def is_feasible(self) -> bool:
         return self.status not in ("infeasible", "time_limit")
-
-
-def solve_dispatch(problem: DispatchProblem, backend: str = "highspy") -> DispatchSolution:
-    """Solve the dispatch; ValueError for input the LP must not take."""
-    from optimization.lp_backends import BACKENDS
-    from optimization.lp_matrix import LpLayout, lp_matrices_build
-    from optimization.lp_results import solution_from_raw
-    from optimization.lp_validate import problem_validate, ramp_conflict
-
-    if backend not in BACKENDS:
-        raise ValueError(f"Unknown backend {backend!r}; use one of {sorted(BACKENDS)}.")
-    problem_validate(problem)
-    if problem.scenarios:
-        from optimization.lp_stochastic import solve_stochastic
-
-        return solve_stochastic(problem, backend)
-    layout = LpLayout(problem)
-    matrices = lp_matrices_build(problem, layout)
-    raw = BACKENDS[backend](matrices)
-    meta = {"solver": raw.solver, "solver_version": raw.version, "solve_seconds": raw.seconds}
-    if raw.status != "optimal":
-        conflicts = [matrices.names.describe(item) for item in raw.conflicts]
-        conflicts = list(dict.fromkeys(conflicts))
-        reason = ramp_conflict(problem) if raw.status == "infeasible" else ""
-        if not reason and conflicts:
-            reason = "conflicting constraints: " + ", ".join(conflicts[:12])
-        reason = reason or f"{raw.solver} reported: {raw.message}"
-        status = raw.status if raw.status in ("infeasible", "time_limit") else "infeasible"
-        return DispatchSolution(status=status, reason=reason, conflicts=conflicts, **meta)
-    return solution_from_raw(problem, layout, matrices, raw, meta)
-
-
-def dispatch_conflicts(problem: DispatchProblem) -> list[str]:
-    """Names of constraints that cannot hold together ([] if the problem is feasible).
-
-    A quick check before a dispatch is accepted: the hard constraints alone, with no
-    objective (ValueError for input the LP must not take).
-    """
-    from dataclasses import replace
-
-    from optimization.lp_backends import solve_highspy
-    from optimization.lp_matrix import LpLayout, lp_matrices_build
-    from optimization.lp_validate import problem_validate, ramp_conflict
-
-    problem_validate(problem)
-    layout = LpLayout(problem)
-    matrices = lp_matrices_build(problem, layout)
-    raw = solve_highspy(replace(matrices, stages=[], cost=np.zeros_like(matrices.cost)))
-    if raw.status != "infeasible":
-        return []
-    conflicts = list(dict.fromkeys(matrices.names.describe(item) for item in raw.conflicts))
-    return conflicts or [ramp_conflict(problem) or "the fleet's hard constraints"]
-
-
-# Re-exported for the callers that import them from here.
-from optimization.lp_validate import (  # noqa: E402
-    penalty_order_validate,
-    problem_validate,
-    ramp_conflict,
-)
-
-__all__ = [
-    "DispatchProblem",
-    "DispatchSolution",
-    "Policy",
-    "Shortfall",
-    "dispatch_conflicts",
-    "SourceSpec",
-    "StorageSpec",
-    "penalty_order_validate",
-    "problem_validate",
-    "ramp_conflict",
-    "solve_dispatch",
-]

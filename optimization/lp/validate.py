@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-if TYPE_CHECKING:
-    from optimization.lp import DispatchProblem, Policy, SourceSpec, StorageSpec
+from optimization.lp.problem import DispatchProblem, Policy, SourceSpec, StorageSpec
 
 
 def source_cost(source: SourceSpec, policy: Policy) -> float:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimization.lp import SHORTFALL_TOLERANCE, DispatchProblem, DispatchSolution, Shortfall
-from optimization.lp_backends import RawResult
-from optimization.lp_matrix import LpLayout, LpMatrices
-from optimization.lp_validate import source_cost
+from optimization.lp.backends import RawResult
+from optimization.lp.matrix import LpLayout, LpMatrices
+from optimization.lp.problem import (
+    SHORTFALL_TOLERANCE,
+    DispatchProblem,
+    DispatchSolution,
+    Shortfall,
+)
+from optimization.lp.validate import source_cost
 
 
 def solution_from_raw(
@@ -68,7 +73,8 @@ def _kpis(problem: DispatchProblem, solution: DispatchSolution) -> dict:
         "demand_mwh": demand_mwh,
         "cost": float(sum(series.sum() for series in solution.cost.values())),
         "co2_t": float(sum(series.sum() for series in solution.co2.values())),
-        # Robust form (optimization.md): whatever served energy is not non-renewable.
+        # Robust form (docs/dispatch.md, Constraints, 5): whatever served energy is not
+        # non-renewable.
         "renewable_share": (
             min(max(1.0 - non_renewable_mwh / served_mwh, 0.0), 1.0) if served_mwh > 0 else None
         ),

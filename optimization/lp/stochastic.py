@@ -1,5 +1,5 @@
-"""Stochastic mode (optional in optimization.md): a few demand scenarios, one plan for
-the slow units.
+"""Stochastic mode (optional; docs/dispatch.md, Modes): a few demand scenarios, one plan
+for the slow units.
 
 Each scenario is the deterministic LP at its own demand; the scenario LPs are stacked
 block-diagonally with their costs weighted by probability, and non-anticipativity rows
@@ -19,10 +19,11 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-from optimization.lp import DispatchProblem, DispatchSolution
-from optimization.lp_backends import BACKENDS, RawResult
-from optimization.lp_matrix import LpLayout, LpMatrices, lp_matrices_build
-from optimization.lp_results import solution_from_raw
+from optimization.lp.backends import BACKENDS, RawResult
+from optimization.lp.conflicts import dispatch_conflicts
+from optimization.lp.matrix import LpLayout, LpMatrices, lp_matrices_build
+from optimization.lp.problem import DispatchProblem, DispatchSolution
+from optimization.lp.results import solution_from_raw
 
 
 def _scenario_problem(problem: DispatchProblem, demand: np.ndarray) -> DispatchProblem:
@@ -95,8 +96,6 @@ def _non_anticipativity(parts, n_cols: int) -> sp.csr_matrix | None:
 
 
 def solve_stochastic(problem: DispatchProblem, backend: str) -> DispatchSolution:
-    from optimization.lp import dispatch_conflicts
-
     stacked, parts = stochastic_matrices_build(problem)
     raw = BACKENDS[backend](stacked)
     meta = {"solver": raw.solver, "solver_version": raw.version, "solve_seconds": raw.seconds}
