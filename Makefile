@@ -17,7 +17,7 @@ venv: $(STAMP)
 
 ## Run the whole job end to end on embedded defaults (SQLite, filesystem broker).
 demo: $(STAMP)
-	env -u DATABASE_URL -u REDIS_URL -u CACHE_URL $(PY) -m energy_site.demo
+	env -u DATABASE_URL -u REDIS_URL -u CACHE_URL $(PY) -m demo
 
 ## Run the test suite (PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set).
 test: $(STAMP)

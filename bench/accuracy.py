@@ -32,7 +32,7 @@ django.setup()
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from forecasts.sample_data import sample_frame  # noqa: E402
+from cities.sample_data import sample_frame  # noqa: E402
 from training.backtest import forecast_input, window_between  # noqa: E402
 from training.deployed import deployed_model_fit  # noqa: E402
 from training.evaluation import NO_WEATHER, WEATHER, evaluation_run  # noqa: E402

@@ -41,8 +41,9 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count, Max, Min  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from forecasts.models import City, Membership, Organization  # noqa: E402
-from forecasts.services.ingest import city_observation_summary_refresh  # noqa: E402
+from accounts.models import Membership, Organization  # noqa: E402
+from cities.models import City  # noqa: E402
+from cities.services import city_observation_summary_refresh  # noqa: E402
 
 BENCH_ORG = "bench-city-list"
 

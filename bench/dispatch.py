@@ -130,8 +130,9 @@ def main() -> int:
     import highspy
     import scipy
 
-    from forecasts.models import City, Organization
-    from forecasts.sample_data import sample_frame
+    from accounts.models import Organization
+    from cities.models import City
+    from cities.sample_data import sample_frame
     from optimization.fleet import demo_fleet_create
 
     Organization.objects.filter(slug="bench-dispatch").delete()

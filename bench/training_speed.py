@@ -35,9 +35,10 @@ from django.core.management import call_command  # noqa: E402
 
 
 def main() -> int:
-    from forecasts.models import City, Organization
-    from forecasts.sample_data import sample_frame
-    from forecasts.services.ingest import observations_upsert
+    from accounts.models import Organization
+    from cities.models import City
+    from cities.sample_data import sample_frame
+    from cities.services import observations_upsert
     from training.artifacts import artifact_cache_clear
     from training.inference import ForecastRequest, forecast_many
     from training.services import model_version_train

@@ -44,7 +44,7 @@ def _check_workers() -> dict:
         return {"status": "unknown", "reason": "the filesystem broker cannot reach workers"}
     replies = app.control.inspect(timeout=1.0).active_queues() or {}
     consumed = {q["name"] for queues in replies.values() for q in queues}
-    missing = [q for q in settings.CELERY_QUEUES if q not in consumed]
+    missing = [q for q in settings.TASK_QUEUES if q not in consumed]
     if missing:
         raise RuntimeError(f"no worker consumes: {', '.join(missing)}")
     return {"status": "ok", "workers": sorted(replies)}

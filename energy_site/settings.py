@@ -16,6 +16,9 @@ from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ENERGY_VAR_DIR", BASE_DIR / "var"))
+# Folders the embedded defaults keep their files in; created at start-up
+# (energy_site/apps.py), never when this module is imported.
+EMBEDDED_DIRS: list[Path] = []
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -51,9 +54,17 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
-    "forecasts",
+    "energy_site",
+    # The domain, bottom to top (docs/architecture.md): each app imports only those
+    # above it in this list. Admin registrations run in this order too.
+    "accounts",
+    "jobs",
+    "cities",
     "training",
+    "forecasts",
     "optimization",
+    "dashboard",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -100,7 +111,7 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    EMBEDDED_DIRS.append(VAR_DIR)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -154,8 +165,7 @@ if REDIS_URL:
     }
 else:
     BROKER_DIR = VAR_DIR / "broker"
-    for sub in ("out", "processed", "control"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    EMBEDDED_DIRS += [BROKER_DIR / sub for sub in ("out", "processed", "control")]
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "out"),
@@ -175,13 +185,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+# The one declaration of the queues: each queue and the task modules it carries
+# (energy_site/celery.py declares them to the broker, health checks each has a worker).
+TASK_QUEUES = {
+    "inference": ("forecasts.tasks.*", "jobs.tasks.*"),
+    # Uploads are data work, not latency-critical: keep them off the inference queue.
+    "training": ("training.tasks.*", "cities.tasks.*"),
+    "optimization": ("optimization.tasks.*",),
+}
 CELERY_TASK_DEFAULT_QUEUE = "inference"
 CELERY_TASK_ROUTES = {
-    "forecasts.tasks.*": {"queue": "inference"},
-    # Uploads are data work, not latency-critical: keep them off the inference queue.
-    "forecasts.ingest_tasks.*": {"queue": "training"},
-    "training.tasks.*": {"queue": "training"},
-    "optimization.tasks.*": {"queue": "optimization"},
+    pattern: {"queue": queue} for queue, patterns in TASK_QUEUES.items() for pattern in patterns
 }
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_WORKER_SEND_TASK_EVENTS = True
@@ -195,10 +209,9 @@ CELERY_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.2,
     "interval_max": 0.5,
 }
-CELERY_QUEUES = ("inference", "training", "optimization")
 # Defaults that django-celery-beat copies into its tables, where admins edit them.
 CELERY_BEAT_SCHEDULE = {
-    "recover-stale-jobs": {"task": "forecasts.tasks.jobs_recover", "schedule": 300.0},
+    "recover-stale-jobs": {"task": "jobs.tasks.jobs_recover", "schedule": 300.0},
     "day-ahead-forecasts": {
         "task": "forecasts.tasks.forecasts_day_ahead",
         "schedule": crontab(minute=0, hour="*"),
@@ -207,7 +220,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "training.tasks.retrain_active_cities",
         "schedule": crontab(minute=30, hour=2),
     },
-    "cleanup-jobs": {"task": "forecasts.tasks.jobs_cleanup", "schedule": crontab(minute=0, hour=4)},
+    "cleanup-jobs": {"task": "jobs.tasks.jobs_cleanup", "schedule": crontab(minute=0, hour=4)},
+    "cleanup-uploads": {
+        "task": "cities.tasks.uploads_cleanup",
+        "schedule": crontab(minute=10, hour=4),
+    },
 }
 
 # --- Application limits ---------------------------------------------------------------
@@ -235,7 +252,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every boot otherwise
+if USING_EMBEDDED_DEFAULTS:
+    EMBEDDED_DIRS.append(STATIC_ROOT)  # whitenoise warns on every boot otherwise
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -253,7 +271,7 @@ LOGIN_URL = "/admin/login/"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "forecasts.auth.ApiKeyAuthentication",
+        "accounts.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -284,8 +302,8 @@ SPECTACULAR_SETTINGS = {
         "httpapi.openapi.add_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "JobStateEnum": "forecasts.models.Job.State",
-        "JobKindEnum": "forecasts.models.Job.Kind",
+        "JobStateEnum": "jobs.models.Job.State",
+        "JobKindEnum": "jobs.models.Job.Kind",
         "ModelStatusEnum": "training.models.ModelVersion.Status",
         "DispatchStatusEnum": "optimization.models.DispatchRun.Status",
         "SourceKindEnum": "optimization.models.GenerationSource.Kind",

@@ -8,8 +8,11 @@ handler404 = "httpapi.exceptions.json_404"
 handler500 = "httpapi.exceptions.json_500"
 
 api_v1 = [
-    path("", include("forecasts.urls")),
+    path("", include("accounts.urls")),
+    path("", include("jobs.urls")),
+    path("", include("cities.urls")),
     path("", include("training.urls")),
+    path("", include("forecasts.urls")),
     path("", include("optimization.urls")),
 ]
 
@@ -21,5 +24,5 @@ urlpatterns = [
     path("health/ready", health.ready, name="health-ready"),
     path("admin/", admin.site.urls),
     path("metrics", metrics.metrics, name="prometheus-metrics"),
-    path("", include("forecasts.dashboard_urls")),
+    path("", include("dashboard.urls")),
 ]

@@ -1,85 +1,83 @@
-"""Reads. Every query that serves a client goes through the organisation scope here."""
+"""Reads of forecast runs and points, always scoped to the caller's organisation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-import pandas as pd
-from django.db.models import QuerySet
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 
-import errors
-from forecasts.models import City, ForecastRun, Job, Membership, Observation
-from httpapi.params import is_database_id
-
-
-def organization_id_for(user) -> int | None:
-    """The organisation a person or an API key acts for (None: no organisation)."""
-    if getattr(user, "organization_id", None):  # ApiKeyUser
-        return user.organization_id
-    if not getattr(user, "is_authenticated", False):
-        return None
-    membership = Membership.objects.filter(user_id=user.pk).only("organization_id").first()
-    return membership.organization_id if membership else None
-
-
-def require_organization_id(user) -> int:
-    org_id = organization_id_for(user)
-    if org_id is None:
-        raise errors.PermissionDenied("Your account does not belong to an organisation.")
-    return org_id
-
-
-def user_is_org_admin(user) -> bool:
-    if getattr(user, "api_key", None) is not None:
-        return True  # keys are issued by organisation admins for machine clients
-    return Membership.objects.filter(user_id=user.pk, role=Membership.Role.ADMIN).exists()
-
-
-def cities_for_user(user) -> QuerySet[City]:
-    return City.objects.filter(organization_id=require_organization_id(user))
-
-
-def city_get_for_user(user, city_id) -> City:
-    """The city if it belongs to the user's organisation; 404 otherwise."""
-    text = str(city_id)
-    if not is_database_id(text):
-        raise errors.NotFound("No such city.")
-    try:
-        return cities_for_user(user).get(pk=int(text))
-    except City.DoesNotExist:
-        raise errors.NotFound("No such city.") from None
-
-
-def jobs_for_user(user) -> QuerySet[Job]:
-    return Job.objects.filter(organization_id=require_organization_id(user))
+from accounts.selectors import require_organization_id, require_organization_id_cached
+from cities.models import City
+from errors import NotFound
+from forecasts.models import Forecast, ForecastRun
 
 
 def forecast_runs_for_user(user) -> QuerySet[ForecastRun]:
     return ForecastRun.objects.filter(city__organization_id=require_organization_id(user))
 
 
-def observations_for_city(
-    city: City, start: datetime | None = None, end: datetime | None = None
-) -> QuerySet[Observation]:
-    qs = Observation.objects.filter(city=city)
-    if start is not None:
-        qs = qs.filter(timestamp__gte=start)
-    if end is not None:
-        qs = qs.filter(timestamp__lt=end)
-    return qs.order_by("timestamp")
+def forecast_run_get_for_user(user, run_id) -> ForecastRun:
+    run = forecast_runs_for_user(user).select_related("city__organization").filter(pk=run_id)
+    found = run.first()
+    if found is None:
+        raise NotFound("No such forecast run.")
+    return found
 
 
-def observation_frame_for_city(
-    city: City, start: datetime | None = None, end: datetime | None = None
-) -> pd.DataFrame:
-    """Observations as a UTC-indexed frame (demand_mw plus weather columns).
+def _run_cache_key(run_id: int) -> str:
+    return f"forecast-run:v1:{run_id}"
 
-    ``end`` is exclusive: passing a forecast's start gives exactly what was
-    known before it (the as-of rule).
+
+def forecast_run_rendered_for_user(user, run_id: int, render: Callable[[ForecastRun], dict]):
+    """The run rendered by ``render``, from the cache when another request rendered it.
+
+    A run never changes once written, so its rendering is cached for
+    FORECAST_CACHE_SECONDS with its organisation: a hit costs no query, and a
+    caller of another organisation gets the same 404 as without the cache.
     """
-    columns = ["timestamp", "demand_mw", *Observation.WEATHER_FIELDS]
-    rows = observations_for_city(city, start, end).values_list(*columns)
-    frame = pd.DataFrame.from_records(list(rows), columns=columns)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    frame = frame.set_index("timestamp").sort_index()
-    return frame.astype("float64")
+    org_id = require_organization_id_cached(user)
+    cached = cache.get(_run_cache_key(run_id))
+    if cached is not None and cached["organization_id"] == org_id:
+        return cached["data"]
+    run = (
+        forecast_runs_for_user(user)
+        .select_related("city")
+        .prefetch_related("points")
+        .filter(pk=run_id)
+        .first()
+    )
+    if run is None:
+        raise NotFound("No such forecast run.")
+    data = render(run)
+    cache.set(
+        _run_cache_key(run.pk),
+        {"organization_id": run.city.organization_id, "data": data},
+        timeout=settings.FORECAST_CACHE_SECONDS,
+    )
+    return data
+
+
+def forecast_points_latest(
+    *,
+    cities: QuerySet[City],
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[Forecast]:
+    """The latest issued point per city and timestamp of ``cities`` in [start, end)."""
+    points = Forecast.objects.filter(city__in=cities)
+    if start:
+        points = points.filter(timestamp__gte=start)
+    if end:
+        points = points.filter(timestamp__lt=end)
+    latest = points.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("city_id"), F("timestamp")],
+            order_by=[F("run__issued_at").desc(), F("run_id").desc()],
+        )
+    ).filter(rank=1)
+    return latest.order_by("city_id", "timestamp")

@@ -2,112 +2,13 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
-import holidays
-from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
-from forecasts.models import City, Forecast, ForecastRun, Job
-from forecasts.timestamps import timestamp_range_message, timestamp_supported
+from cities.serializers import AwareDateTimeField
+from forecasts.models import Forecast, ForecastRun
+from training.inference import MAX_HORIZON_HOURS, SUPPORTED_QUANTILES
 
-MAX_HORIZON_HOURS = 168
-HOST_ZONES = {"localtime", "Factory", "posixrules"}
 MAX_BATCH_ITEMS = 100
-
-
-class JobSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Job
-        fields = [
-            "id",
-            "kind",
-            "state",
-            "progress",
-            "result",
-            "error",
-            "attempts",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
-        read_only_fields = fields
-
-
-class CitySerializer(serializers.ModelSerializer):
-    active_model = serializers.SerializerMethodField()
-    data_coverage = serializers.SerializerMethodField()
-
-    class Meta:
-        model = City
-        fields = [
-            "id",
-            "name",
-            "country",
-            "timezone",
-            "latitude",
-            "longitude",
-            "resolution_minutes",
-            "is_active",
-            "created_at",
-            "active_model",
-            "data_coverage",
-        ]
-        read_only_fields = ["id", "is_active", "created_at", "active_model", "data_coverage"]
-
-    def get_active_model(self, city: City) -> dict | None:
-        active = getattr(city, "active_models", None)
-        model = active[0] if active else None
-        if model is None:
-            return None
-        return {
-            "id": model.pk,
-            "version": model.version,
-            "algorithm": model.algorithm,
-            "mape": (model.metrics.get("model") or {}).get("mape"),
-        }
-
-    def get_data_coverage(self, city: City) -> dict:
-        return {
-            "observations": city.observation_count,
-            "first": city.first_observation,
-            "last": city.last_observation,
-        }
-
-    def validate_country(self, value: str) -> str:
-        value = value.upper()
-        if value not in holidays.list_supported_countries():
-            raise serializers.ValidationError(f"Unknown or unsupported country code '{value}'.")
-        return value
-
-    def validate_timezone(self, value: str) -> str:
-        # The system tz database also holds host-dependent or placeholder entries.
-        if value not in zoneinfo.available_timezones() or value in HOST_ZONES:
-            raise serializers.ValidationError(f"Unknown IANA time zone '{value}'.")
-        return value
-
-    def validate_name(self, value: str) -> str:
-        if not value.strip() or not value.isprintable():
-            raise serializers.ValidationError("Names must be printable text.")
-        return value.strip()
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 timestamp that must carry its UTC offset (no guessing a zone)."""
-
-    def to_internal_value(self, value):
-        try:
-            parsed = parse_datetime(value) if isinstance(value, str) else None
-        except ValueError:  # well-formed but impossible, e.g. minute 99 or 30 February
-            raise serializers.ValidationError(f"Not a real date and time: {value!r}.") from None
-        if parsed is not None and parsed.tzinfo is None:
-            raise serializers.ValidationError(
-                "Timestamps need a UTC offset, e.g. 2014-12-01T00:00:00+11:00."
-            )
-        result = super().to_internal_value(value)
-        if not timestamp_supported(result):
-            raise serializers.ValidationError(timestamp_range_message("Timestamps"))
-        return result
 
 
 class ForecastRequestSerializer(serializers.Serializer):
@@ -119,8 +20,6 @@ class ForecastRequestSerializer(serializers.Serializer):
     )
 
     def validate_quantiles(self, value: list[float]) -> list[float]:
-        from training.inference import SUPPORTED_QUANTILES
-
         unknown = sorted(set(value) - set(SUPPORTED_QUANTILES))
         if unknown:
             raise serializers.ValidationError(

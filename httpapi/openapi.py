@@ -1,6 +1,6 @@
 """OpenAPI helpers: paginated lists and the error envelope of api.md."""
 
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
 ERROR_SCHEMA = {
@@ -18,6 +18,17 @@ ERROR_SCHEMA = {
         }
     },
 }
+
+
+# The query parameters of every paginated list (httpapi/pagination.py).
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "page", int, required=False, description="A page number within the paginated result set."
+    ),
+    OpenApiParameter(
+        "page_size", int, required=False, description="Number of results to return per page."
+    ),
+]
 
 
 def paginated(serializer_class, name: str):

@@ -1,4 +1,8 @@
-"""Fleet (sources, storage) and dispatch endpoints: thin, organisation-scoped."""
+"""Fleet (sources, storage) and dispatch endpoints: thin, organisation-scoped.
+
+Every view first finds the city or run in the caller's organisation (a stranger's is
+a 404), then checks the role for writes (a member's write is a 403).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,12 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from errors import NotFound, PermissionDenied
-from forecasts.responses import (
-    JOB_ACCEPTED_SCHEMA,
-    idempotency_key_from,
-    job_accepted_response,
-)
-from forecasts.selectors import city_get_for_user, forecast_runs_for_user, user_is_org_admin
-from httpapi.openapi import paginated
-from httpapi.pagination import Pagination
+from accounts.selectors import require_org_admin
+from cities.selectors import city_get_for_user
+from forecasts.selectors import forecast_run_get_for_user
+from httpapi.openapi import PAGE_PARAMETERS, paginated
+from httpapi.pagination import paginated_response
+from jobs.responses import JOB_ACCEPTED_SCHEMA, idempotency_key_from, job_accepted_response
 from optimization import fleet, selectors, services
 from optimization.serializers import (
     DispatchRequestSerializer,
@@ -24,119 +25,131 @@ from optimization.serializers import (
     StorageUnitSerializer,
 )
 
-
-def _require_org_admin(user) -> None:
-    if not user_is_org_admin(user):
-        raise PermissionDenied("Only organisation admins can change the fleet.")
+FLEET_WRITE = "change the fleet"
 
 
-class _FleetListView(APIView):
+class _FleetItemsApi(APIView):
     """GET lists the city's items, POST (admins) adds one."""
 
-    serializer_class = None
-    list_items = staticmethod(lambda city: None)
-    create_item = staticmethod(lambda *, city, data: None)
+    # Subclasses name the serializer and implement ``items`` and ``create``.
+
+    serializer_class: type
+
+    def items(self, city):
+        raise NotImplementedError
+
+    def create(self, city, data: dict):
+        raise NotImplementedError
 
     def get(self, request, city_id):
         city = city_get_for_user(request.user, city_id)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(self.list_items(city), request, view=self)
-        return paginator.get_paginated_response(self.serializer_class(page, many=True).data)
+        return paginated_response(request, self, self.items(city), self.serializer_class)
 
     def post(self, request, city_id):
         city = city_get_for_user(request.user, city_id)
-        _require_org_admin(request.user)
+        require_org_admin(request.user, FLEET_WRITE)
         serializer = self.serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        item = self.create_item(city=city, data=serializer.validated_data)
+        item = self.create(city, serializer.validated_data)
         return Response(self.serializer_class(item).data, status=status.HTTP_201_CREATED)
 
 
-class _FleetDetailView(APIView):
+class _FleetItemApi(APIView):
     """GET one item; PATCH and DELETE for admins."""
 
-    serializer_class = None
-    get_item = staticmethod(lambda city, item_id: None)
-    update_item = staticmethod(lambda item, data: None)
+    # Subclasses name the serializer and implement ``item`` and ``update``.
+
+    serializer_class: type
+
+    def item(self, city, item_id):
+        raise NotImplementedError
+
+    def update(self, item, data: dict):
+        raise NotImplementedError
 
     def get(self, request, city_id, item_id):
         city = city_get_for_user(request.user, city_id)
-        return Response(self.serializer_class(self.get_item(city, item_id)).data)
+        return Response(self.serializer_class(self.item(city, item_id)).data)
 
     def patch(self, request, city_id, item_id):
-        city = city_get_for_user(request.user, city_id)
-        item = self.get_item(city, item_id)
-        _require_org_admin(request.user)
+        item = self.item(city_get_for_user(request.user, city_id), item_id)
+        require_org_admin(request.user, FLEET_WRITE)
         serializer = self.serializer_class(item, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        item = self.update_item(item, serializer.validated_data)
+        item = self.update(item, serializer.validated_data)
         return Response(self.serializer_class(item).data)
 
     def delete(self, request, city_id, item_id):
-        city = city_get_for_user(request.user, city_id)
-        item = self.get_item(city, item_id)
-        _require_org_admin(request.user)
-        item.delete()
+        item = self.item(city_get_for_user(request.user, city_id), item_id)
+        require_org_admin(request.user, FLEET_WRITE)
+        fleet.fleet_item_delete(item)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(
     get=extend_schema(
         operation_id="cities_sources_list",
+        parameters=PAGE_PARAMETERS,
         responses=paginated(GenerationSourceSerializer, "PaginatedSourceList"),
     ),
     post=extend_schema(responses={201: GenerationSourceSerializer}),
 )
-class SourceListView(_FleetListView):
+class SourcesApi(_FleetItemsApi):
     serializer_class = GenerationSourceSerializer
-    list_items = staticmethod(selectors.sources_for_city)
-    create_item = staticmethod(fleet.source_create)
+
+    def items(self, city):
+        return selectors.sources_for_city(city)
+
+    def create(self, city, data):
+        return fleet.source_create(city=city, data=data)
 
 
-class SourceDetailView(_FleetDetailView):
+class SourceApi(_FleetItemApi):
     serializer_class = GenerationSourceSerializer
-    get_item = staticmethod(selectors.source_get_for_city)
-    update_item = staticmethod(fleet.source_update)
+
+    def item(self, city, item_id):
+        return selectors.source_get_for_city(city, item_id)
+
+    def update(self, item, data):
+        return fleet.source_update(item, data)
 
 
 @extend_schema_view(
     get=extend_schema(
         operation_id="cities_storage_list",
+        parameters=PAGE_PARAMETERS,
         responses=paginated(StorageUnitSerializer, "PaginatedStorageList"),
     ),
     post=extend_schema(responses={201: StorageUnitSerializer}),
 )
-class StorageListView(_FleetListView):
+class StorageUnitsApi(_FleetItemsApi):
     serializer_class = StorageUnitSerializer
-    list_items = staticmethod(selectors.storage_for_city)
-    create_item = staticmethod(fleet.storage_create)
+
+    def items(self, city):
+        return selectors.storage_for_city(city)
+
+    def create(self, city, data):
+        return fleet.storage_create(city=city, data=data)
 
 
-class StorageDetailView(_FleetDetailView):
+class StorageUnitApi(_FleetItemApi):
     serializer_class = StorageUnitSerializer
-    get_item = staticmethod(selectors.storage_get_for_city)
-    update_item = staticmethod(fleet.storage_update)
+
+    def item(self, city, item_id):
+        return selectors.storage_get_for_city(city, item_id)
+
+    def update(self, item, data):
+        return fleet.storage_update(item, data)
 
 
-class DispatchCreateView(APIView):
-    @extend_schema(
-        request=DispatchRequestSerializer,
-        responses={202: JOB_ACCEPTED_SCHEMA},
-    )
+class DispatchesApi(APIView):
+    @extend_schema(request=DispatchRequestSerializer, responses={202: JOB_ACCEPTED_SCHEMA})
     def post(self, request):
         serializer = DispatchRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        forecast_run = (
-            forecast_runs_for_user(request.user)
-            .select_related("city__organization")
-            .filter(pk=data["forecast_run"])
-            .first()
-        )
-        if forecast_run is None:
-            raise NotFound("No such forecast run.")
         _, job = services.dispatch_run_create(
-            forecast_run=forecast_run,
+            forecast_run=forecast_run_get_for_user(request.user, data["forecast_run"]),
             user=request.user,
             mode=data.get("mode"),
             policy=data.get("policy"),
@@ -145,7 +158,7 @@ class DispatchCreateView(APIView):
         return job_accepted_response(job)
 
 
-class DispatchDetailView(APIView):
+class DispatchApi(APIView):
     @extend_schema(responses=DispatchRunSerializer)
     def get(self, request, dispatch_id):
         run = selectors.dispatch_run_get_for_user(request.user, dispatch_id)

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from cities.models import Observation
 from errors import Unprocessable
-from forecasts.models import ForecastRun, Observation
+from forecasts.models import ForecastRun
 from optimization.availability import source_availability_with_basis
 from optimization.lp import DispatchProblem, Policy, SourceSpec, StorageSpec
 from optimization.models import AvailabilityModel, GenerationSource, StorageUnit

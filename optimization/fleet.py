@@ -238,3 +238,8 @@ def storage_create(*, city, data: dict) -> StorageUnit:
 
 def storage_update(unit: StorageUnit, data: dict) -> StorageUnit:
     return _fleet_item_save(unit, data)
+
+
+def fleet_item_delete(item: GenerationSource | StorageUnit) -> None:
+    """Remove a source or storage unit; past energy-mix rows keep its name."""
+    item.delete()

@@ -90,7 +90,7 @@ class GenerationSource(models.Model):
         IMPORTS = "imports"
         OTHER = "other"
 
-    city = models.ForeignKey("forecasts.City", on_delete=models.CASCADE, related_name="sources")
+    city = models.ForeignKey("cities.City", on_delete=models.CASCADE, related_name="sources")
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     capacity_mw = models.FloatField(validators=non_negative_mw)
@@ -163,9 +163,7 @@ class GenerationSource(models.Model):
 
 
 class StorageUnit(models.Model):
-    city = models.ForeignKey(
-        "forecasts.City", on_delete=models.CASCADE, related_name="storage_units"
-    )
+    city = models.ForeignKey("cities.City", on_delete=models.CASCADE, related_name="storage_units")
     name = models.CharField(max_length=100)
     energy_mwh = models.FloatField(validators=bounded(0, ENERGY_OR_POWER_MAX, "MWh"))
     power_mw = models.FloatField(validators=bounded(0, ENERGY_OR_POWER_MAX, "MW"))
@@ -223,7 +221,7 @@ class DispatchRun(models.Model):
     forecast_run = models.ForeignKey(
         "forecasts.ForecastRun", on_delete=models.CASCADE, related_name="dispatch_runs"
     )
-    job = models.ForeignKey("forecasts.Job", null=True, blank=True, on_delete=models.SET_NULL)
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL)
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.BASE)
     policy = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)

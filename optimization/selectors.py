@@ -6,9 +6,10 @@ from collections import defaultdict
 
 from django.db.models import QuerySet
 
+from accounts.selectors import require_organization_id
+from cities.models import City
 from errors import NotFound
-from forecasts.models import City, Forecast
-from forecasts.selectors import require_organization_id
+from forecasts.models import Forecast
 from optimization.models import DispatchRun, EnergyMix, GenerationSource, StorageUnit
 
 UNSERVED = "unserved"  # source_name of the rows that carry shed load

@@ -9,9 +9,10 @@ import time
 import numpy as np
 from django.db import transaction
 
-from errors import Unprocessable
-from forecasts.models import ForecastRun, Job
-from forecasts.services.jobs import job_create, job_enqueue, job_progress, request_key_for
+from errors import NotFound, Unprocessable
+from forecasts.models import ForecastRun
+from jobs.models import Job
+from jobs.services import job_create, job_enqueue, job_progress, request_key_for
 from optimization.dispatch_inputs import (
     DispatchInputs,
     dispatch_inputs_build,
@@ -70,8 +71,6 @@ def dispatch_run_create(
     Input whose hard constraints cannot hold together is refused here with 422 and
     the names of the conflicting constraints, so no job is made for it.
     """
-    from optimization.tasks import optimize_dispatch  # the task imports this module
-
     policy = dict(policy or {})
     mode = dispatch_mode_resolve(forecast_run, mode)
     if mode not in SUPPORTED_MODES:
@@ -112,7 +111,7 @@ def dispatch_run_create(
                 forecast_run=forecast_run, job=job, mode=mode, policy=policy
             )
         if created:
-            job_enqueue(job, optimize_dispatch, dispatch_run.pk)
+            job_enqueue(job)
     return dispatch_run, job
 
 
@@ -168,8 +167,16 @@ def dispatch_run_execute(dispatch_run: DispatchRun, job: Job | None = None) -> D
     return dispatch_run
 
 
-def dispatch_job_execute(job: Job, dispatch_run_id: int) -> dict:
-    dispatch_run = DispatchRun.objects.select_related("forecast_run__city").get(pk=dispatch_run_id)
+def dispatch_job_execute(job: Job) -> dict:
+    """The worker's part of a dispatch job: solve the run made with the job."""
+    dispatch_run = (
+        DispatchRun.objects.select_related("forecast_run__city")
+        .filter(job=job)
+        .order_by("pk")
+        .first()
+    )
+    if dispatch_run is None:
+        raise NotFound("The dispatch run of this job no longer exists.", code="dispatch_missing")
     dispatch_run_execute(dispatch_run, job)
     return {"dispatch": dispatch_run.pk}
 

@@ -2,10 +2,12 @@
 
 from celery import shared_task
 
-from forecasts.services.jobs import job_run
+from jobs.services import job_run
 from optimization.services import dispatch_job_execute
 
 
 @shared_task(bind=True)
-def optimize_dispatch(self, job_id: str, dispatch_run_id: int) -> None:
-    job_run(self, job_id, lambda job: dispatch_job_execute(job, dispatch_run_id))
+def optimize_dispatch(self, job_id: str, dispatch_run_id: int | None = None) -> None:
+    # ``dispatch_run_id`` is ignored: the run is found by its job. Messages sent before
+    # the job registry still carry it and must keep running after an upgrade.
+    job_run(self, job_id, dispatch_job_execute)

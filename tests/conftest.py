@@ -7,8 +7,9 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from forecasts.models import City, Membership, Organization
-from forecasts.sample_data import sample_frame
+from accounts.models import Membership, Organization
+from cities.models import City
+from cities.sample_data import sample_frame
 
 
 def pytest_report_header(config):
@@ -114,7 +115,7 @@ def city(org) -> City:
 
 def load_observations(city: City, frame: pd.DataFrame) -> int:
     """Store demand and temperature through the service uploads use."""
-    from forecasts.services.ingest import observations_upsert
+    from cities.services import observations_upsert
 
     return observations_upsert(city=city, frame=frame[["demand_mw", "temperature_c"]])
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from forecasts.models import Job
+from jobs.models import Job
 from optimization.fleet import demo_fleet_create
 from training.models import ModelVersion
 
@@ -29,7 +29,7 @@ def test_train_now_queues_a_training_job(
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client.post(
-            "/admin/forecasts/city/",
+            "/admin/cities/city/",
             {"action": "train_now", "_selected_action": [city_with_history.pk]},
             follow=True,
         )

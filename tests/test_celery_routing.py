@@ -9,7 +9,7 @@ from energy_site.celery import app
     "task, queue",
     [
         ("forecasts.tasks.forecast_batch", "inference"),
-        ("forecasts.ingest_tasks.ingest_observations", "training"),
+        ("cities.tasks.ingest_observations", "training"),
         ("training.tasks.train_model", "training"),
         ("optimization.tasks.optimize_dispatch", "optimization"),
     ],

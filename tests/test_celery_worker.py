@@ -6,7 +6,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from energy_site.celery import app
-from forecasts.models import Job
+from jobs.models import Job
 
 
 def wait_for(job_id, timeout=90):

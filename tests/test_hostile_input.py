@@ -2,7 +2,7 @@
 
 import pytest
 
-from forecasts.models import Job
+from jobs.models import Job
 from training.models import ModelVersion
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +151,7 @@ def test_a_chunked_body_without_length_is_411_not_an_empty_request(owner_client,
     "change", [{"timezone": "localtime"}, {"timezone": "Factory"}, {"name": "Bad\x00name"}]
 )
 def test_host_dependent_zones_and_control_characters_are_rejected(owner_client, change):
-    from forecasts.models import City
+    from cities.models import City
 
     body = {
         "name": "Geelong", "country": "AU", "timezone": "Australia/Melbourne",

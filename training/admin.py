@@ -1,7 +1,12 @@
+"""Admin of the model registry, and the "train now" action on the cities' admin."""
+
 from django.contrib import admin, messages
 
+from cities.admin import CityAdmin
+from cities.models import City
+from errors import DomainError
 from training.models import ModelVersion
-from training.services import model_version_promote
+from training.services import model_version_promote, training_job_start
 
 
 @admin.register(ModelVersion)
@@ -34,6 +39,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "promoted_at",
         "created_at",
         "job",
+        # Which version is active changes only through promotion (the action below),
+        # which also keeps the city's active-model summary.
+        "status",
+        "artifact",
     ]
     actions = ["promote"]
 
@@ -60,7 +69,32 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 request, "Select at most one version per city to promote.", messages.ERROR
             )
             return
+        promoted = 0
         for model_version in queryset:
             model_version.promotion_note = f"Promoted by {request.user} in the admin."[:300]
-            model_version_promote(model_version)
-        self.message_user(request, f"Promoted {queryset.count()} model version(s).")
+            try:
+                model_version_promote(model_version)
+            except DomainError as exc:
+                self.message_user(request, f"{model_version}: {exc.message}", messages.ERROR)
+                continue
+            promoted += 1
+        self.message_user(request, f"Promoted {promoted} model version(s).")
+
+
+# The cities app knows nothing of training; training adds its action to the city admin.
+admin.site.unregister(City)
+
+
+@admin.register(City)
+class CityTrainingAdmin(CityAdmin):
+    actions = ["train_now"]
+
+    @admin.action(description="Train a new model now")
+    def train_now(self, request, queryset):
+        for city in queryset:
+            try:
+                job = training_job_start(city=city, user=request.user)
+            except DomainError as exc:  # one city's refusal must not hide the others' jobs
+                self.message_user(request, f"{city}: not started ({exc.message}).", messages.ERROR)
+                continue
+            self.message_user(request, f"{city}: training job {job.pk} queued.", messages.SUCCESS)

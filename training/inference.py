@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import structlog
 
+from cities.models import City
+from cities.selectors import observation_frame_for_city
 from errors import DomainError, InvalidInput
-from forecasts.models import City
-from forecasts.selectors import observation_frame_for_city
 from training.artifacts import artifact_load
 from training.fallback import METHOD as FALLBACK_METHOD
 from training.fallback import seasonal_profile_forecast

@@ -10,9 +10,7 @@ class ModelVersion(models.Model):
         ACTIVE = "active"
         RETIRED = "retired"
 
-    city = models.ForeignKey(
-        "forecasts.City", on_delete=models.CASCADE, related_name="model_versions"
-    )
+    city = models.ForeignKey("cities.City", on_delete=models.CASCADE, related_name="model_versions")
     algorithm = models.CharField(max_length=40, default="catboost-multiquantile")
     version = models.PositiveIntegerField()
     features = models.JSONField(default=list)
@@ -27,7 +25,7 @@ class ModelVersion(models.Model):
     artifact = models.FileField(upload_to="models/%Y/%m/", blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CANDIDATE)
     promotion_note = models.CharField(max_length=300, blank=True)
-    job = models.ForeignKey("forecasts.Job", null=True, blank=True, on_delete=models.SET_NULL)
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
 

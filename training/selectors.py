@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from forecasts.selectors import require_organization_id
+from accounts.selectors import require_organization_id
+from errors import NotFound
 from training.models import ModelVersion
 
 
 def model_version_active_for_city(city) -> ModelVersion | None:
+    """The city's active version (``city`` a City or its id)."""
     return ModelVersion.objects.filter(city=city, status=ModelVersion.Status.ACTIVE).first()
 
 
@@ -20,7 +22,15 @@ def model_versions_active_for_cities(city_ids) -> dict[int, ModelVersion]:
     return {mv.city_id: mv for mv in active}
 
 
-def model_versions_for_user(user) -> QuerySet[ModelVersion]:
-    return ModelVersion.objects.filter(
+def model_versions_for_user(user, *, city_id: int | None = None) -> QuerySet[ModelVersion]:
+    versions = ModelVersion.objects.filter(
         city__organization_id=require_organization_id(user)
     ).select_related("city")
+    return versions if city_id is None else versions.filter(city_id=city_id)
+
+
+def model_version_get_for_user(user, model_id) -> ModelVersion:
+    try:
+        return model_versions_for_user(user).get(pk=int(model_id))
+    except (ModelVersion.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such model version.") from None

@@ -12,15 +12,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from errors import NotFound, Unprocessable
-from forecasts.models import City, Job
-from forecasts.selectors import observation_frame_for_city
-from forecasts.services.jobs import (
-    job_create,
-    job_enqueue,
-    job_progress,
-    request_key_for,
-)
+from cities.models import City
+from cities.selectors import observation_frame_for_city
+from errors import Conflict, NotFound, Unprocessable
+from jobs.models import Job
+from jobs.services import job_create, job_enqueue, job_progress, request_key_for
 from training.artifacts import artifact_save
 from training.backtest import (
     MIN_TRAINING_DAYS,
@@ -43,8 +39,6 @@ DEFAULT_KEYS = ("iterations", *DEFAULT_PARAMS)
 
 def training_job_start(*, city: City, user, idempotency_key: str = "") -> Job:
     """Accept a training request for ``city``; the task is sent once the transaction commits."""
-    from training.tasks import train_model
-
     # Training is deterministic (fixed seed), so the same data gives the same model: a
     # repeat while the data is unchanged gets the existing job, new data a new one.
     data = {"rows": city.observation_count, "changed": city.observations_changed_at}
@@ -58,8 +52,14 @@ def training_job_start(*, city: City, user, idempotency_key: str = "") -> Job:
         idempotency_key=idempotency_key,
     )
     if created:
-        job_enqueue(job, train_model)
+        job_enqueue(job)
     return job
+
+
+def training_jobs_start_nightly() -> list[Job]:
+    """A training job for every active city with data (an unchanged city reuses its job)."""
+    cities = City.objects.filter(is_active=True, observation_count__gt=0)
+    return [training_job_start(city=city, user=None) for city in cities]
 
 
 def training_job_execute(job: Job) -> dict:
@@ -251,7 +251,12 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
 
 
 def model_version_promote(model_version: ModelVersion) -> ModelVersion:
-    """Make this version its city's active model and retire the previous one, atomically."""
+    """Make this version its city's active model and retire the previous one, atomically.
+
+    A version without a stored artifact cannot serve forecasts: Conflict.
+    """
+    if not model_version.artifact:
+        raise Conflict("This model version has no stored artifact.", code="no_artifact")
     with transaction.atomic():
         versions = ModelVersion.objects.select_for_update().filter(city_id=model_version.city_id)
         list(versions)  # take the row locks before changing anything
@@ -261,4 +266,23 @@ def model_version_promote(model_version: ModelVersion) -> ModelVersion:
         model_version.status = ModelVersion.Status.ACTIVE
         model_version.promoted_at = timezone.now()
         model_version.save(update_fields=["status", "promoted_at", "promotion_note"])
+        city_active_model_refresh(city_id=model_version.city_id)
     return model_version
+
+
+def city_active_model_refresh(*, city_id: int) -> None:
+    """Copy the city's active model summary onto the city (what GET /cities/ shows).
+
+    Called in the transaction that changes which version is active; the cities app
+    reads the copy and never the registry above it.
+    """
+    active = model_version_active_for_city(city_id)
+    summary = None
+    if active is not None:
+        summary = {
+            "id": active.pk,
+            "version": active.version,
+            "algorithm": active.algorithm,
+            "mape": (active.metrics.get("model") or {}).get("mape"),
+        }
+    City.objects.filter(pk=city_id).update(active_model=summary)

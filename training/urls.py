@@ -4,10 +4,8 @@ from training import api
 
 urlpatterns = [
     path("cities/<int:city_id>/train/", api.CityTrainApi.as_view(), name="city-train"),
-    path("models/", api.ModelVersionListApi.as_view(), name="model-version-list"),
-    path(
-        "models/<int:model_id>/", api.ModelVersionDetailApi.as_view(), name="model-version-detail"
-    ),
+    path("models/", api.ModelVersionsApi.as_view(), name="model-version-list"),
+    path("models/<int:model_id>/", api.ModelVersionApi.as_view(), name="model-version-detail"),
     path(
         "models/<int:model_id>/promote/",
         api.ModelVersionPromoteApi.as_view(),

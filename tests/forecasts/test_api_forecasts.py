@@ -4,8 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from forecasts.models import ForecastRun, Job
-from forecasts.services.forecasting import forecast_batch_process
+from forecasts.batch import forecast_batch_process
+from forecasts.models import ForecastRun
+from jobs.models import Job
 from tests.conftest import make_city
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from forecasts.models import Job
-from forecasts.services.forecasting import forecasts_schedule_day_ahead
-from forecasts.services.jobs import (
+from forecasts.services import forecasts_schedule_day_ahead
+from jobs.models import Job
+from jobs.services import (
     job_claim,
     job_create,
     job_succeed,
@@ -52,7 +52,7 @@ def test_stale_jobs_are_recovered(org, settings):
 
     found = jobs_recover_stale(queued_for=timedelta(minutes=10), running_for=timedelta(hours=1))
 
-    resend = {job.pk for job in found["resend"]}
+    resend = {job.pk for job in found}
     assert lost.pk in resend and stuck.pk in resend and fresh.pk not in resend
     assert Job.objects.get(pk=stuck.pk).state == Job.State.QUEUED
     failed = Job.objects.get(pk=exhausted.pk)

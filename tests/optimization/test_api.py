@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from forecasts.models import Job
+from jobs.models import Job
 from optimization.fleet import demo_fleet_create
 from optimization.lp import (
     DEFAULT_TERMINAL_SOC_PENALTY,

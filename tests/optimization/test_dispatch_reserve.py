@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forecasts.models import Forecast, Job, Observation
+from cities.models import Observation
+from forecasts.models import Forecast
+from jobs.models import Job
 from optimization.fleet import demo_fleet_create
 from optimization.models import DispatchRun, EnergyMix, GenerationSource, StorageUnit
 from optimization.tasks import optimize_dispatch

@@ -7,7 +7,8 @@ from collections import defaultdict
 import pytest
 
 from errors import Unprocessable
-from forecasts.models import Forecast, ForecastRun, Job
+from forecasts.models import Forecast, ForecastRun
+from jobs.models import Job
 from optimization.fleet import demo_fleet_create
 from optimization.models import DispatchRun, EnergyMix, GenerationSource, StorageUnit
 from optimization.services import dispatch_run_create, dispatch_run_execute

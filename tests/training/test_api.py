@@ -1,7 +1,7 @@
 import pytest
 from django.core.files.base import ContentFile
 
-from forecasts.models import Job
+from jobs.models import Job
 from tests.conftest import make_city
 from training.models import ModelVersion
 

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cities.selectors import observation_frame_for_city
 from errors import DomainError
-from forecasts.selectors import observation_frame_for_city
 from tests.conftest import make_city
 from training.inference import SUPPORTED_QUANTILES, ForecastRequest, ForecastResult, forecast_many
 from training.services import model_version_train
@@ -66,7 +66,7 @@ def test_batched_answers_equal_single_answers(trained_city):
 
 
 def test_forecast_ignores_later_observations(trained_city):
-    from forecasts.models import Observation
+    from cities.models import Observation
 
     before = forecast_many([request_for(trained_city, "x")])[0]
     Observation.objects.filter(city=trained_city, timestamp__gte=DEC_30).update(demand_mw=1.0)
@@ -82,7 +82,7 @@ def test_no_model_gives_flagged_fallback(city_with_history):
 
 
 def test_model_city_with_a_gap_before_start_falls_back(trained_city):
-    from forecasts.models import Observation
+    from cities.models import Observation
 
     Observation.objects.filter(
         city=trained_city, timestamp__gte=DEC_30 - pd.Timedelta(days=4)
@@ -111,7 +111,7 @@ def test_bad_requests_get_their_own_error(city_with_history, change, code):
 def test_the_selected_model_serves_and_a_day_without_weather_uses_the_no_weather_variant(
     trained_city,
 ):
-    from forecasts.models import Observation
+    from cities.models import Observation
     from training.deployed import algorithm_name
 
     model_version = trained_city.model_versions.get(status="active")

@@ -1,9 +1,10 @@
 import pandas as pd
 import pytest
 
+from cities.models import City
 from errors import DomainError
-from forecasts.models import City, Job
-from forecasts.services.jobs import job_claim
+from jobs.models import Job
+from jobs.services import job_claim
 from tests.conftest import load_observations
 from training.models import ModelVersion
 from training.services import (

@@ -1,0 +1,55 @@
+"""Reads of cities and observations; every client's read goes through the organisation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from django.db.models import QuerySet
+
+from accounts.selectors import require_organization_id
+from cities.models import City, Observation
+from errors import NotFound
+from httpapi.params import is_database_id
+
+
+def cities_for_user(user) -> QuerySet[City]:
+    return City.objects.filter(organization_id=require_organization_id(user))
+
+
+def city_get_for_user(user, city_id) -> City:
+    """The city if it belongs to the user's organisation; 404 otherwise."""
+    text = str(city_id)
+    if not is_database_id(text):
+        raise NotFound("No such city.")
+    try:
+        return cities_for_user(user).get(pk=int(text))
+    except City.DoesNotExist:
+        raise NotFound("No such city.") from None
+
+
+def observations_for_city(
+    city: City, start: datetime | None = None, end: datetime | None = None
+) -> QuerySet[Observation]:
+    qs = Observation.objects.filter(city=city)
+    if start is not None:
+        qs = qs.filter(timestamp__gte=start)
+    if end is not None:
+        qs = qs.filter(timestamp__lt=end)
+    return qs.order_by("timestamp")
+
+
+def observation_frame_for_city(
+    city: City, start: datetime | None = None, end: datetime | None = None
+) -> pd.DataFrame:
+    """Observations as a UTC-indexed frame (demand_mw plus weather columns).
+
+    ``end`` is exclusive: passing a forecast's start gives exactly what was
+    known before it (the as-of rule).
+    """
+    columns = ["timestamp", "demand_mw", *Observation.WEATHER_FIELDS]
+    rows = observations_for_city(city, start, end).values_list(*columns)
+    frame = pd.DataFrame.from_records(list(rows), columns=columns)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    frame = frame.set_index("timestamp").sort_index()
+    return frame.astype("float64")

@@ -1,0 +1,136 @@
+"""The upload flow: accept an observations file, queue its upsert, run the ingest job.
+
+The API parses and checks the file synchronously (so a bad file is a 400 at once),
+then stores the *normalised* rows as a gzipped CSV in Django's default storage
+(``uploads/<job id>.csv.gz``) for the worker. A file rather than the job's params:
+an upload may be tens of megabytes, which does not belong in a JSON column that
+every job poll reads; a file in default storage also works across hosts once
+storage is shared (S3, a volume). The worker reads the file, upserts in one
+transaction, deletes the file and stores the data-quality report as the job result.
+Files of jobs that end otherwise (cancelled, failed) are removed by
+``uploads_purge_orphans``, which a nightly beat task calls (cities/tasks.py).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from datetime import timedelta
+
+import pandas as pd
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+import errors
+from cities.ingest import observations_file_parse
+from cities.models import City
+from cities.services import observations_upsert
+from jobs.models import Job
+from jobs.services import job_create, job_enqueue, job_progress
+
+UPLOAD_DIR = "uploads"
+
+
+def upload_store(job: Job, frame: pd.DataFrame) -> str:
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb") as stream:
+        stream.write(frame.to_csv().encode())
+    return default_storage.save(f"{UPLOAD_DIR}/{job.pk}.csv.gz", ContentFile(buffer.getvalue()))
+
+
+def upload_load(name: str) -> pd.DataFrame:
+    with default_storage.open(name, "rb") as stored:
+        frame = pd.read_csv(io.BytesIO(gzip.decompress(stored.read())), index_col="timestamp")
+    frame.index = pd.to_datetime(frame.index, utc=True)
+    return frame.astype("float64")
+
+
+def upload_discard(name: str | None) -> None:
+    if name and default_storage.exists(name):
+        default_storage.delete(name)
+
+
+def uploads_purge_orphans(*, older_than: timedelta) -> int:
+    """Delete stored uploads no queued or running ingest job will read; returns how many.
+
+    A job that is cancelled, or fails, before its worker deletes the file leaves it
+    behind, as does a job row purged meanwhile. ``older_than`` spares files whose job
+    row is not committed yet (the file is saved inside the job's transaction).
+    """
+    try:
+        _, names = default_storage.listdir(UPLOAD_DIR)
+    except FileNotFoundError:
+        return 0
+    pending = Job.objects.filter(
+        kind=Job.Kind.INGEST, state__in=[Job.State.QUEUED, Job.State.RUNNING]
+    ).values_list("params", flat=True)
+    still_needed = {params.get("upload") for params in pending if isinstance(params, dict)}
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    for file_name in names:
+        name = f"{UPLOAD_DIR}/{file_name}"
+        if name in still_needed:
+            continue
+        try:
+            if default_storage.get_modified_time(name) >= cutoff:
+                continue
+            default_storage.delete(name)
+        except FileNotFoundError:
+            continue  # deleted meanwhile by its worker
+        deleted += 1
+    return deleted
+
+
+def observations_upload_accept(
+    *, city: City, user, data: bytes | list, content_type: str | None, idempotency_key: str = ""
+) -> tuple[Job, bool]:
+    """Check an upload now, queue its upsert; returns (job, created).
+
+    Raises InvalidObservationFile / ObservationFileTooLarge before anything is stored.
+    Identical contents are deliberately NOT deduplicated by a request key: an
+    upsert's effect depends on what is stored meanwhile (re-uploading yesterday's
+    file to undo a correction must run again). Retries use ``Idempotency-Key``.
+    """
+    frame, report = observations_file_parse(data, content_type=content_type, city=city)
+    stored_name = None
+    try:
+        with transaction.atomic():
+            job, created = job_create(
+                organization=city.organization,
+                user=user,
+                kind=Job.Kind.INGEST,
+                params={"city_id": city.pk, "report": report},
+                idempotency_key=idempotency_key,
+            )
+            if created:
+                stored_name = upload_store(job, frame)
+                job.params = {**job.params, "upload": stored_name}
+                job.save(update_fields=["params"])
+                job_enqueue(job)
+    except Exception:
+        # Rolled back, or (BrokerUnavailable) stored but marked failed: the file is of no use.
+        upload_discard(stored_name)
+        raise
+    return job, created
+
+
+def observations_ingest_job_execute(job: Job) -> dict:
+    """The worker's part of an upload: upsert the stored rows, return the report."""
+    city = City.objects.filter(
+        pk=job.params.get("city_id"), organization_id=job.organization_id
+    ).first()
+    if city is None:
+        raise errors.NotFound("The city of this upload no longer exists.", code="city_not_found")
+    name = job.params.get("upload")
+    try:
+        frame = upload_load(name)
+    except (FileNotFoundError, TypeError, ValueError):
+        raise errors.Unprocessable(
+            "The uploaded rows are no longer stored; upload again.", code="upload_missing"
+        ) from None
+    job_progress(job, 10)
+    written = observations_upsert(city=city, frame=frame)
+    upload_discard(name)
+    return {"report": {**job.params.get("report", {}), "rows_written": written}}

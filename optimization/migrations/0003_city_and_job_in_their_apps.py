@@ -1,0 +1,39 @@
+# Models moved between apps keep their tables (db_table): this migration changes only
+# Django's state, never the database (SeparateDatabaseAndState with no database
+# operations), so no row moves. tests/test_migrations.py migrates a filled database
+# across it.
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('cities', '0001_initial'),
+        ('jobs', '0001_initial'),
+        ('optimization', '0002_dispatch_optimiser'),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='dispatchrun',
+                    name='job',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='jobs.job'),
+                ),
+                migrations.AlterField(
+                    model_name='generationsource',
+                    name='city',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sources', to='cities.city'),
+                ),
+                migrations.AlterField(
+                    model_name='storageunit',
+                    name='city',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='storage_units', to='cities.city'),
+                ),
+            ],
+            database_operations=[],
+        ),
+    ]
