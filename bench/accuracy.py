@@ -34,10 +34,10 @@ import pandas as pd  # noqa: E402
 
 from cities.sample_data import sample_frame  # noqa: E402
 from training.backtest import forecast_input, window_between  # noqa: E402
+from training.catboost_model import model_params  # noqa: E402
 from training.deployed import deployed_model_fit  # noqa: E402
 from training.evaluation import NO_WEATHER, WEATHER, evaluation_run  # noqa: E402
 from training.families.base import QUANTILES  # noqa: E402
-from training.trainer import model_params  # noqa: E402
 
 MELBOURNE = SimpleNamespace(
     pk=None, name="Melbourne", timezone="Australia/Melbourne", country="AU", resolution_minutes=30

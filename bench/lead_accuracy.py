@@ -5,7 +5,7 @@ seven days D .. D+6, from demand observed before it, and scored by lead day (day
 D). The deployed model (training.deployed) is refit every ``--refit-days`` on all data
 before the refit point, with the families selected by one evaluation (the service's
 ``evaluation_run``) of the 28 days before the window; targets after the first day go to
-what training/extended.py fits for them (with weather a multi-lead model, without it
+what training/later_days.py fits for them (with weather a multi-lead model, without it
 the day-ahead CatBoost with a band calibrated at those leads). The same fit without
 them shows what the service did before: the day-ahead model at every lead. Weather
 is ex-post (observed temperature as a perfect forecast); "no weather" hides every
@@ -37,10 +37,10 @@ import pandas as pd  # noqa: E402
 
 from cities.sample_data import sample_frame  # noqa: E402
 from training.backtest import forecast_input, window_between  # noqa: E402
+from training.catboost_model import model_params  # noqa: E402
 from training.deployed import deployed_model_fit  # noqa: E402
 from training.evaluation import NO_WEATHER, WEATHER, evaluation_run  # noqa: E402
 from training.families.base import QUANTILES  # noqa: E402
-from training.trainer import model_params  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from accuracy import MELBOURNE  # noqa: E402

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from accounts.selectors import require_organization_id
 from cities.models import City, Observation
-from errors import NotFound
+from errors import Conflict, NotFound
 from httpapi.params import is_database_id
 
 
@@ -26,6 +26,25 @@ def city_get_for_user(user, city_id) -> City:
         return cities_for_user(user).get(pk=int(text))
     except City.DoesNotExist:
         raise NotFound("No such city.") from None
+
+
+def city_for_operator(ref: str, org_slug: str | None = None) -> City:
+    """The city an operator names on the command line: by id or (case-insensitive) name,
+    in any organisation unless ``org_slug`` narrows it; a name several organisations
+    use is a Conflict asking for the organisation."""
+    cities = City.objects.select_related("organization")
+    if org_slug:
+        cities = cities.filter(organization__slug=org_slug)
+    matches = list(cities.filter(pk=int(ref))) if is_database_id(ref) else []
+    if not matches:
+        matches = list(cities.filter(name__iexact=ref))
+    if not matches:
+        where = f" in organisation '{org_slug}'" if org_slug else ""
+        raise NotFound(f"No city '{ref}'{where}.")
+    if len(matches) > 1:
+        orgs = ", ".join(city.organization.slug for city in matches)
+        raise Conflict(f"Several cities are called '{ref}' ({orgs}); pass --org <slug>.")
+    return matches[0]
 
 
 def observations_for_city(

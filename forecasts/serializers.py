@@ -6,7 +6,8 @@ from rest_framework import serializers
 
 from cities.serializers import AwareDateTimeField
 from forecasts.models import Forecast, ForecastRun
-from training.inference import MAX_HORIZON_HOURS, SUPPORTED_QUANTILES
+from training.inference import MAX_HORIZON_HOURS
+from training.quantiles import SUPPORTED_QUANTILES
 
 MAX_BATCH_ITEMS = 100
 

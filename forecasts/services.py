@@ -19,9 +19,8 @@ from forecasts import metrics
 from forecasts.models import Forecast, ForecastRun
 from jobs.models import Job
 from jobs.services import job_create, job_enqueue, request_key_for
+from training.quantiles import DEFAULT_QUANTILES
 from training.selectors import model_version_active_for_city
-
-DEFAULT_QUANTILES = (0.05, 0.5, 0.95)
 
 
 @dataclass(frozen=True)

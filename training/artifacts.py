@@ -6,10 +6,15 @@ and statsforecast objects). Artifacts are written only by the training service i
 the project's own storage, never uploaded by clients, so unpickling them is safe.
 Batched inference loads the same model version for every batch; the cache keyed by
 (model version id, artifact name) means a worker reads each file once.
+
+A pickle names the modules of the classes it holds. Artifacts written before a module
+was renamed still name the old one: ``RENAMED_MODULES`` maps them, so models trained
+by an earlier release keep serving after an upgrade.
 """
 
 from __future__ import annotations
 
+import io
 import pickle
 import threading
 from collections import OrderedDict
@@ -20,6 +25,25 @@ from training.deployed import DeployedModel
 from training.models import ModelVersion
 
 CACHE_SIZE = 16
+RENAMED_MODULES = {
+    "training.trainer": "training.catboost_model",
+    "training.extended": "training.later_days",
+}
+
+
+class ArtifactUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        return super().find_class(RENAMED_MODULES.get(module, module), name)
+
+
+def artifact_loads(blob: bytes) -> DeployedModel:
+    """A deployed model from an artifact's bytes (also one of an earlier release)."""
+    model = ArtifactUnpickler(io.BytesIO(blob)).load()  # our own artifact, see above
+    if not isinstance(model, DeployedModel):
+        raise TypeError("the artifact is not a deployed model")
+    return model
+
+
 _cache: OrderedDict[tuple[int, str], DeployedModel] = OrderedDict()
 _lock = threading.Lock()
 
@@ -38,9 +62,7 @@ def artifact_load(model_version: ModelVersion) -> DeployedModel:
             _cache.move_to_end(key)
             return _cache[key]
     with model_version.artifact.open("rb") as handle:
-        model = pickle.loads(handle.read())  # noqa: S301 (our own artifact, see above)
-    if not isinstance(model, DeployedModel):
-        raise TypeError(f"{model_version.artifact.name} is not a deployed model")
+        model = artifact_loads(handle.read())
     with _lock:
         _cache[key] = model
         while len(_cache) > CACHE_SIZE:

@@ -19,8 +19,10 @@ import numpy as np
 import pandas as pd
 
 from training.families.base import QUANTILES, Family
+from training.quantiles import DEFAULT_QUANTILES
 
-PINBALL_QUANTILES = (0.05, 0.5, 0.95)
+# Pinball loss is averaged over the quantiles clients get by default.
+PINBALL_QUANTILES = DEFAULT_QUANTILES
 MIN_TRAINING_DAYS = 7
 MIN_WINDOW_DAYS = 7
 

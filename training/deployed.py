@@ -4,7 +4,7 @@ history, with its ensemble weights and conformal offsets. Pickled as the artifac
 Inference uses the weather variant when every target interval has a temperature (an
 uploaded weather forecast), else the no-weather variant: a city without weather, or
 a day without a weather forecast, still gets the best model that needs none. Targets
-after the first 24 hours go to what training/extended.py fitted for the variant: with
+after the first 24 hours go to what training/later_days.py fitted for the variant: with
 weather a multi-lead model, without it the day-ahead CatBoost with a band calibrated
 at those leads.
 """
@@ -18,9 +18,9 @@ import pandas as pd
 
 from training.calibration import calibrate
 from training.evaluation import NO_WEATHER, WEATHER, Evaluation
-from training.extended import MULTI_LEAD_VARIANTS, day_ahead_later_offsets, multi_lead_fit
 from training.families.gradient_boosting import CatBoostFamily
 from training.features import lead_days
+from training.later_days import MULTI_LEAD_VARIANTS, day_ahead_later_offsets, multi_lead_fit
 
 
 @dataclass
@@ -44,7 +44,7 @@ class DeployedModel:
     quantiles: tuple[float, ...]
     timezone: str
     variants: dict[str, DeployedVariant]
-    # Per variant, what serves leads 2..7 (training/extended.py); artifacts trained
+    # Per variant, what serves leads 2..7 (training/later_days.py); artifacts trained
     # before it existed lack the attribute and use the day-ahead variant throughout.
     extended: dict[str, DeployedVariant] = field(default_factory=dict)
 

@@ -22,8 +22,8 @@ from training.artifacts import artifact_load
 from training.fallback import METHOD as FALLBACK_METHOD
 from training.fallback import seasonal_profile_forecast
 from training.models import ModelVersion
+from training.quantiles import SUPPORTED_QUANTILES
 from training.selectors import model_versions_active_for_cities
-from training.trainer import SUPPORTED_QUANTILES
 
 __all__ = ["SUPPORTED_QUANTILES", "ForecastRequest", "ForecastResult", "forecast_many"]
 

@@ -24,11 +24,11 @@ from training.backtest import (
     BacktestWindow,
     backtest_window_for,
 )
+from training.catboost_model import DEFAULT_PARAMS, model_params
 from training.deployed import algorithm_name, deployed_model_fit
 from training.evaluation import Evaluation, evaluation_run
 from training.models import ModelVersion
 from training.selectors import model_version_active_for_city
-from training.trainer import DEFAULT_PARAMS, model_params
 
 log = structlog.get_logger(__name__)
 
@@ -171,7 +171,7 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
         )
     window, calibration_days = _windows_for(history, city)
     params = {
-        **model_params(),
+        **model_params(settings.TRAINING_ITERATIONS),
         "calibration_days": calibration_days,
         "refit_days": settings.TRAINING_REFIT_DAYS,
     }

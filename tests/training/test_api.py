@@ -2,7 +2,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from jobs.models import Job
-from tests.conftest import make_city
+from tests.factories import make_city
 from training.models import ModelVersion
 
 

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from training.catboost_model import model_fit, model_params
 from training.features import (
     ALL_COLUMNS,
     NO_WEATHER_COLUMNS,
@@ -9,7 +10,6 @@ from training.features import (
     build_training_frame,
     local_midnights,
 )
-from training.trainer import model_fit, model_params
 
 MELBOURNE = "Australia/Melbourne"
 

@@ -4,7 +4,7 @@ import pytest
 
 from cities.selectors import observation_frame_for_city
 from errors import DomainError
-from tests.conftest import make_city
+from tests.factories import make_city
 from training.inference import SUPPORTED_QUANTILES, ForecastRequest, ForecastResult, forecast_many
 from training.services import model_version_train
 
@@ -132,7 +132,7 @@ def test_the_selected_model_serves_and_a_day_without_weather_uses_the_no_weather
 
 
 def test_an_hourly_city_in_another_time_zone_gets_its_dst_day(org, victoria, settings):
-    from tests.conftest import load_observations
+    from tests.factories import load_observations
 
     berlin = make_city(org, "Berlin", country="DE", timezone="Europe/Berlin", resolution_minutes=60)
     load_observations(berlin, victoria.loc["2014-10-01":].resample("60min").mean())

@@ -5,7 +5,7 @@ from cities.models import City
 from errors import DomainError
 from jobs.models import Job
 from jobs.services import job_claim
-from tests.conftest import load_observations
+from tests.factories import load_observations
 from training.models import ModelVersion
 from training.services import (
     model_version_promote,

@@ -4,12 +4,12 @@ import pytest
 
 from errors import DomainError
 from training.backtest import BacktestWindow, backtest_window_for
+from training.catboost_model import SUPPORTED_QUANTILES, model_fit, model_params
 from training.deployed import deployed_model_fit
 from training.evaluation import NO_WEATHER, WEATHER, evaluation_run
 from training.fallback import seasonal_profile_forecast
 from training.features import FEATURE_COLUMNS, build_training_frame
 from training.selection import select
-from training.trainer import SUPPORTED_QUANTILES, model_fit, model_params
 
 from .conftest import FAST_FAMILIES, TEN_WEEKS
 

@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from training.trainer import SUPPORTED_QUANTILES
+from training.quantiles import SUPPORTED_QUANTILES
 
 QUANTILES: tuple[float, ...] = SUPPORTED_QUANTILES
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from training.catboost_model import QuantileModel, model_fit
 from training.families.base import city_spec
 from training.features import build_feature_frame, build_training_frame, feature_columns
-from training.trainer import QuantileModel, model_fit
 
 
 class CatBoostPredictor:
@@ -41,7 +41,7 @@ class CatBoostFamily:
         # The no-weather model has its own settings on top of the shared ones.
         self.params = params if with_weather else {**params, **params.get("no_weather", {})}
         # Day-ahead by default; a model of later days learns from rows of each of its
-        # leads, with the lead as a feature (training/extended.py).
+        # leads, with the lead as a feature (training/later_days.py).
         self.leads = tuple(leads)
         self.thin = thin
 

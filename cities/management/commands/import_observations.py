@@ -8,24 +8,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from cities.ingest import InvalidObservationFile, observations_file_parse
-from cities.models import City
+from cities.selectors import city_for_operator
 from cities.services import observations_upsert
-
-
-def city_find(ref: str, org_slug: str | None) -> City:
-    cities = City.objects.select_related("organization")
-    if org_slug:
-        cities = cities.filter(organization__slug=org_slug)
-    matches = list(cities.filter(pk=int(ref))) if ref.isdigit() else []
-    if not matches:
-        matches = list(cities.filter(name__iexact=ref))
-    if not matches:
-        where = f" in organisation '{org_slug}'" if org_slug else ""
-        raise CommandError(f"No city '{ref}'{where}.")
-    if len(matches) > 1:
-        orgs = ", ".join(city.organization.slug for city in matches)
-        raise CommandError(f"Several cities are called '{ref}' ({orgs}); pass --org <slug>.")
-    return matches[0]
+from errors import DomainError
 
 
 def report_summary(report: dict) -> list[str]:
@@ -52,7 +37,10 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="check only, write nothing")
 
     def handle(self, *args, file, city, org, dry_run, **options):
-        target = city_find(city, org)
+        try:
+            target = city_for_operator(city, org)
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
         path = Path(file)
         try:
             data = path.read_bytes()

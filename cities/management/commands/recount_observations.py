@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
-from cities.management.commands.import_observations import city_find
 from cities.models import City
+from cities.selectors import city_for_operator
 from cities.services import city_observation_summary_refresh
+from errors import DomainError
 
 
 class Command(BaseCommand):
@@ -22,7 +23,10 @@ class Command(BaseCommand):
         parser.add_argument("--org", help="organisation slug, when the name is ambiguous")
 
     def handle(self, *args, city, org, **options):
-        cities = [city_find(city, org)] if city else list(City.objects.order_by("pk"))
+        try:
+            cities = [city_for_operator(city, org)] if city else list(City.objects.order_by("pk"))
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
         for target in tqdm(cities, desc="cities", unit="city", disable=len(cities) < 2):
             before = target.observation_count
             with transaction.atomic():

@@ -1,15 +1,15 @@
-"""Forecasts beyond the first day: a CatBoost model of leads 2..7, calibrated on a holdout.
+"""Forecasts beyond the first day (leads 2..7): a CatBoost model of those leads,
+calibrated on a holdout.
 
 The selected day-ahead model learned from forecasts issued at each day's own midnight,
-so its lags were always one day old. Asked for day 3 of a week-ahead request it reads
-three-day-old lags as if they were yesterday's: on the validation weeks (issued
-2014-09-11 .. 10-29, one fit before them) the weather model's MAPE rose from 2.4 % on
-day 1 to 4.7-6.7 % on days 2-7, and its "90 %" band held 39-59 % of outcomes. This
-model learns from rows issued 1 to 6 days before their day, with the lead as a feature
-(2.8-3.4 % there, 72-81 % coverage), and its conformal offsets come from its own
-out-of-sample errors at those leads: the last ``HOLDOUT_DAYS`` of history forecast by a
-fit on the days before them. `bench/lead_accuracy.py` measures both on the test weeks
-(docs/benchmarks.md).
+so its lags were always one day old; asked for day 3 of a week-ahead request it would
+read three-day-old lags as if they were yesterday's, and its band would be far too
+narrow. This model learns from rows issued 1 to 6 days before their day, with the lead
+as a feature, and its conformal offsets come from its own out-of-sample errors at
+those leads: the last ``HOLDOUT_DAYS`` of history forecast by a fit on the days before
+them. Without a weather forecast the day-ahead CatBoost serves every lead, with its
+band recalibrated at leads 2..7 (``day_ahead_later_offsets``). How each choice scored
+on the validation and test weeks: docs/benchmarks.md (`bench/lead_accuracy.py`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from training.families.gradient_boosting import CatBoostFamily
 from training.features import feature_frame_for_pairs, issue_midnights, local_midnights
 
 LEADS: tuple[int, ...] = (2, 3, 4, 5, 6, 7)
-# The variants that get a multi-lead model: with a weather forecast only. Without one,
-# the multi-lead model was better on the validation weeks (4.1-4.8 % against 4.9-7.4 %
-# MAPE on days 2-7) but worse on the test weeks (9-10 % against 7-8 %): not adopted.
+# The variants that get a multi-lead model: with a weather forecast only (without one
+# it did not generalise from the validation to the test weeks, docs/benchmarks.md).
 # The no-weather variant keeps its day-ahead CatBoost at every lead, with its band
 # recalibrated on its own errors at leads 2..7 (day_ahead_later_offsets).
 MULTI_LEAD_VARIANTS: tuple[str, ...] = (WEATHER,)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training import extended
+from training import later_days
 from training.deployed import deployed_model_fit
 from training.evaluation import NO_WEATHER, WEATHER
 from training.features import LEAD_COLUMN, build_feature_frame, build_training_frame
@@ -39,7 +39,7 @@ def test_multi_lead_rows_are_forecasts_issued_lead_minus_one_days_earlier(
 
 def test_thinning_keeps_one_day_in_three_per_lead_and_every_day_across_leads(victoria, melbourne):
     data = victoria.loc["2014-09-01":"2014-10-31"]
-    features, _ = build_training_frame(data, melbourne, leads=extended.LEADS, thin=3)
+    features, _ = build_training_frame(data, melbourne, leads=later_days.LEADS, thin=3)
     local_days = features.index.tz_convert(melbourne.timezone).normalize()
     days_by_lead = pd.Series(local_days).groupby(features[LEAD_COLUMN].to_numpy()).unique()
     all_days = set(pd.Series(local_days).unique())
@@ -103,5 +103,5 @@ def test_a_week_ahead_forecast_is_day_ahead_first_then_multi_lead(victoria, melb
 def test_no_multi_lead_model_without_enough_history_for_its_holdout(victoria, melbourne):
     short = victoria.loc["2014-11-20":"2014-12-31"]  # 42 days < 28 holdout + 28 training
     family = _evaluate(victoria.loc[TEN_WEEKS], melbourne, ["catboost"]).families["catboost"]
-    assert extended.multi_lead_fit(family, short, melbourne) is None
-    assert extended.day_ahead_later_offsets(family, short, melbourne) is None
+    assert later_days.multi_lead_fit(family, short, melbourne) is None
+    assert later_days.day_ahead_later_offsets(family, short, melbourne) is None
