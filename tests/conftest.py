@@ -7,9 +7,18 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from accounts.models import Membership, Organization
+from accounts.models import Organization
 from cities.models import City
 from cities.sample_data import sample_frame
+from tests.factories import (
+    client_for,
+    load_observations,
+    make_city,
+    make_org,
+    make_owner,
+    make_stranger,
+    make_teammate,
+)
 
 
 def pytest_report_header(config):
@@ -43,41 +52,29 @@ def victoria() -> pd.DataFrame:
     return sample_frame()
 
 
-def make_org_user(django_user_model, org: Organization, username: str, role="member"):
-    user = django_user_model.objects.create_user(username=username, password="pw-" + username)
-    Membership.objects.create(user=user, organization=org, role=role)
-    return user
-
-
 @pytest.fixture
 def org(db) -> Organization:
-    return Organization.objects.create(name="Victoria Power", slug="vic")
+    return make_org()
 
 
 @pytest.fixture
 def other_org(db) -> Organization:
-    return Organization.objects.create(name="Elsewhere Energy", slug="elsewhere")
+    return make_org(name="Elsewhere Energy", slug="elsewhere")
 
 
 @pytest.fixture
-def owner(django_user_model, org):
-    return make_org_user(django_user_model, org, "owner", role=Membership.Role.ADMIN)
+def owner(org):
+    return make_owner(org)
 
 
 @pytest.fixture
-def teammate(django_user_model, org):
-    return make_org_user(django_user_model, org, "teammate")
+def teammate(org):
+    return make_teammate(org)
 
 
 @pytest.fixture
-def stranger(django_user_model, other_org):
-    return make_org_user(django_user_model, other_org, "stranger", role=Membership.Role.ADMIN)
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user=user)
-    return client
+def stranger(other_org):
+    return make_stranger(other_org)
 
 
 @pytest.fixture
@@ -95,29 +92,9 @@ def stranger_client(stranger) -> APIClient:
     return client_for(stranger)
 
 
-def make_city(org, name="Melbourne", **overrides) -> City:
-    """A city; Melbourne's settings unless overridden."""
-    fields = {
-        "country": "AU",
-        "timezone": "Australia/Melbourne",
-        "latitude": -37.81,
-        "longitude": 144.96,
-        "resolution_minutes": 30,
-        **overrides,
-    }
-    return City.objects.create(organization=org, name=name, **fields)
-
-
 @pytest.fixture
 def city(org) -> City:
     return make_city(org)
-
-
-def load_observations(city: City, frame: pd.DataFrame) -> int:
-    """Store demand and temperature through the service uploads use."""
-    from cities.services import observations_upsert
-
-    return observations_upsert(city=city, frame=frame[["demand_mw", "temperature_c"]])
 
 
 @pytest.fixture
@@ -125,3 +102,18 @@ def city_with_history(city, victoria) -> City:
     """Melbourne with the last ten weeks of 2014 (enough for lags and a backtest)."""
     load_observations(city, victoria.loc["2014-10-22":])
     return city
+
+
+def tool_or_skip(name: str) -> str:
+    """The path of an external program a test drives (docker-compose, nginx, promtool,
+    chromium). Missing, it skips the test, except under CI (EF_REQUIRE_TOOLS=1, set by
+    .ci/run after installing them), where a missing tool is a failure, not a pass."""
+    import os
+    import shutil
+
+    path = shutil.which(name)
+    if path:
+        return path
+    if os.environ.get("EF_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"{name} is not installed; .ci/run installs it")
+    pytest.skip(f"{name} is not installed")

@@ -117,7 +117,7 @@ def test_an_idempotency_key_reused_for_another_request_is_a_conflict(
 def test_a_repeated_training_request_on_unchanged_data_gets_the_same_job(
     owner_client, city_with_history, victoria
 ):
-    from tests.conftest import load_observations
+    from tests.factories import load_observations
 
     url = f"/api/v1/cities/{city_with_history.pk}/train/"
     first = owner_client.post(url).json()["job"]["id"]

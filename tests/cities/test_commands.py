@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from accounts.models import Membership, Organization
 from cities.models import City, Observation
 from optimization.models import GenerationSource, StorageUnit
-from tests.conftest import make_city
+from tests.factories import make_city
 
 
 def run(*args) -> str:

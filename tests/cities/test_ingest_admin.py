@@ -11,7 +11,7 @@ from accounts.models import ApiKey
 from cities.models import Observation
 from jobs.models import Job
 from jobs.services import job_create
-from tests.conftest import load_observations
+from tests.factories import load_observations
 
 MODELS = [
     "accounts/organization",
@@ -42,7 +42,7 @@ def test_city_list_shows_the_observation_count(admin_client, city, victoria):
 def test_admin_edits_and_deletions_of_observations_update_the_city_summary(
     admin_client, org, city, victoria
 ):
-    from tests.conftest import make_city
+    from tests.factories import make_city
 
     other = make_city(org, name="Geelong")
     load_observations(city, victoria.loc["2014-07-01"])

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from cities.models import Observation
 from cities.tasks import ingest_observations
 from jobs.models import Job
-from tests.conftest import load_observations
+from tests.factories import load_observations
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import pytest
 from cities.ingest import InvalidObservationFile, ObservationFileTooLarge, observations_file_parse
 from cities.models import City, Observation
 from jobs.models import Job
-from tests.conftest import load_observations
+from tests.factories import load_observations
 
 MELBOURNE = City(name="Melbourne", timezone="Australia/Melbourne", resolution_minutes=30)
 

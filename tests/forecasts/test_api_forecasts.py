@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from forecasts.batch import forecast_batch_process
 from forecasts.models import ForecastRun
 from jobs.models import Job
-from tests.conftest import make_city
+from tests.factories import make_city
 
 pytestmark = pytest.mark.django_db
 
