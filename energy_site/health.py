@@ -1,4 +1,4 @@
-"""Liveness and readiness: /health/live and /health/ready of api.md."""
+"""Liveness and readiness: /health/live and /health/ready (docs/api.md, Outside the API)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/metrics for Prometheus, internal only (design.md section 7).
+"""/metrics for Prometheus, internal only (docs/architecture.md, Security).
 
 Served to private and loopback addresses, or to anyone presenting
 ``METRICS_BEARER_TOKEN``; everyone else gets a 403. Behind a proxy that forwards

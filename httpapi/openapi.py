@@ -1,4 +1,4 @@
-"""OpenAPI helpers: paginated lists and the error envelope of api.md."""
+"""OpenAPI helpers: paginated lists and the error envelope of docs/api.md."""
 
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers

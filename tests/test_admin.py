@@ -1,4 +1,4 @@
-"""The admin: every changelist renders, and the actions of design.md do their job."""
+"""The admin: every changelist renders, and its actions (train now, promote) do their job."""
 
 import pytest
 

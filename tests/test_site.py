@@ -53,7 +53,7 @@ def test_unknown_urls_get_the_json_error_envelope(client):
 
 
 def test_production_settings_pass_check_deploy():
-    """design.md section 7: `manage.py check --deploy` is clean with production settings."""
+    """`manage.py check --deploy` is clean with production settings (docs/architecture.md)."""
     import os
     import secrets
     import subprocess
@@ -110,3 +110,28 @@ def test_dashboard_shows_the_dispatch_mode_and_its_shortfalls(client, owner, str
     assert "reserve short MWh</th><td>3.5<" in page
     client.force_login(stranger)
     assert "min_renewable_share" not in client.get("/").content.decode()
+
+
+def test_the_dashboard_costs_the_same_queries_for_one_city_or_five(
+    client, owner, org, city, victoria
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import make_city
+    from tests.optimization.test_services import forecast_run_for_day
+
+    def page_queries() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get("/").content.decode()
+        return len(captured), page
+
+    client.force_login(owner)
+    forecast_run_for_day(city, victoria, "2014-03-15")
+    one, page = page_queries()
+    assert page.count("<polygon") == 1  # the city's forecast band
+    for name in ("Geelong", "Ballarat", "Bendigo", "Shepparton"):
+        forecast_run_for_day(make_city(org, name=name), victoria, "2014-03-16")
+    five, page = page_queries()
+    assert page.count("<polygon") == 5 and "Shepparton" in page
+    assert five == one

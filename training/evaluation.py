@@ -56,9 +56,6 @@ class Evaluation:
     def primary_variant(self) -> str:
         return WEATHER if WEATHER in self.variants else NO_WEATHER
 
-    def has_weather_variant(self) -> bool:
-        return WEATHER in self.variants
-
     def metrics(self) -> dict:
         """JSON for the model version: every candidate's scores and what was chosen."""
         primary = self.selected(self.primary_variant())
