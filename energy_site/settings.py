@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (offline)
     "django_celery_beat",
     "energy_site",
     # The domain, bottom to top (docs/architecture.md): each app imports only those
@@ -299,6 +300,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Probabilistic electricity demand forecasts and optimised energy mix.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's pinned copy (static files), never
+    # from a CDN: /api/docs/ works offline and always runs the version in requirements.txt.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "httpapi.openapi.add_error_responses",
