@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "optimization",
     "dashboard",
     "demo",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -253,6 +254,8 @@ TRAINING_FAMILIES = [f for f in os.environ.get("TRAINING_FAMILIES", "").split(",
 # --- Storage (model artifacts) --------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
+# `manage.py backup` writes here unless told otherwise (backups/, docs/operations.md).
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", VAR_DIR / "backups"))
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 if USING_EMBEDDED_DEFAULTS:
