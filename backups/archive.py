@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import tarfile
+import time
 from pathlib import Path, PurePosixPath
 
 FORMAT_VERSION = 1
@@ -57,7 +58,7 @@ def archive_write(target: Path, manifest: dict, members: dict[str, Path]) -> Non
     with tarfile.open(partial, "w") as tar:
         blob = json.dumps(manifest, indent=2, sort_keys=True).encode()
         info = tarfile.TarInfo(MANIFEST)
-        info.size, info.mode = len(blob), 0o600
+        info.size, info.mode, info.mtime = len(blob), 0o600, int(time.time())
         tar.addfile(info, io.BytesIO(blob))
         for name, path in members.items():
             tar.add(path, arcname=name, recursive=False)

@@ -228,4 +228,15 @@ def cache_warm(*, wait_seconds: float, poll: float = 1.0) -> dict:
     counts: dict[str, int] = {}
     for state in states.values():
         counts[state] = counts.get(state, 0) + 1
-    return {"active_models_loaded": len(active), "forecast_jobs": len(ids), "states": counts}
+    errors = sorted(
+        {
+            f"city {job.params.get('city')}: {(job.error or {}).get('message', '')}"
+            for job in Job.objects.filter(pk__in=ids, state=Job.State.FAILED)
+        }
+    )
+    return {
+        "active_models_loaded": len(active),
+        "forecast_jobs": len(ids),
+        "states": counts,
+        "errors": errors,
+    }

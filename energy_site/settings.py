@@ -339,6 +339,11 @@ if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
         f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR} is not a directory: create it "
         "(empty, writable) before starting the process, or unset it for a single process."
     )
+# django-prometheus's request latency buckets, with edges at the alert's 200 ms (p99 is
+# interpolated inside a bucket: deploy/prometheus/alerts.yml, ApiLatencyP99High).
+PROMETHEUS_LATENCY_BUCKETS = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, float("inf"),
+)  # fmt: skip
 # A Celery worker serves its metrics (all pool processes added up) on this port when set.
 WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
 WORKER_METRICS_ADDRESS = os.environ.get("WORKER_METRICS_ADDRESS", "127.0.0.1")

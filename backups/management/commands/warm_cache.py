@@ -24,6 +24,8 @@ class Command(BaseCommand):
             f"{report['forecast_jobs']} day-ahead forecasts requested: "
             + (", ".join(f"{n} {state}" for state, n in sorted(states.items())) or "none")
         )
+        for error in report["errors"]:
+            self.stderr.write(f"  failed: {error}")
         if wait and set(states) - {"succeeded"}:
             raise CommandError(
                 "not every forecast succeeded: check the inference workers "
