@@ -108,6 +108,9 @@ def main() -> int:
     print("== energy-forecast demo: embedded defaults (SQLite, filesystem broker, local cache)")
     print("== 1/6 database and sample data (Victoria, Australia, 2014; fpp2::elecdemand)")
     manage(env, "migrate", "--verbosity", "0")
+    # The admin's CSS and Swagger UI (/api/docs/) are static files the web server serves
+    # from STATIC_ROOT only once collected.
+    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
     manage(env, "load_sample", "--password", PASSWORD)
 
     port = free_port()

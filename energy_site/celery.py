@@ -17,3 +17,6 @@ app.conf.task_queues = [
     Queue(name, Exchange(name, type="direct"), routing_key=name) for name in settings.TASK_QUEUES
 ]
 app.autodiscover_tasks()
+
+# Worker-only wiring (JSON logs, the metrics exporter): signals that fire in workers.
+from energy_site import worker  # noqa: E402,F401

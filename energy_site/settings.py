@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (offline)
     "django_celery_beat",
     "energy_site",
     # The domain, bottom to top (docs/architecture.md): each app imports only those
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "optimization",
     "dashboard",
     "demo",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +202,8 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers log through LOGGING below (JSON lines like the web), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # How long a publish may retry before the API answers 503.
@@ -250,6 +254,8 @@ TRAINING_FAMILIES = [f for f in os.environ.get("TRAINING_FAMILIES", "").split(",
 # --- Storage (model artifacts) --------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
+# `manage.py backup` writes here unless told otherwise (backups/, docs/operations.md).
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", VAR_DIR / "backups"))
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 if USING_EMBEDDED_DEFAULTS:
@@ -297,6 +303,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Probabilistic electricity demand forecasts and optimised energy mix.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's pinned copy (static files), never
+    # from a CDN: /api/docs/ works offline and always runs the version in requirements.txt.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "httpapi.openapi.add_error_responses",
@@ -315,6 +326,27 @@ METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
 METRICS_ALLOWED_NETWORKS = env_list(
     "METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
 )
+
+# Prometheus multiprocess mode: gunicorn workers and Celery pool processes each write
+# their samples under this directory and /metrics (or the worker's exporter) adds them
+# up. It must exist before the process starts and be private to one process tree:
+# energy_site/prometheus_multiprocess.py empties it when gunicorn or a worker starts.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR} is not a directory: create it "
+        "(empty, writable) before starting the process, or unset it for a single process."
+    )
+# django-prometheus's request latency buckets, with edges at the alert's 200 ms (p99 is
+# interpolated inside a bucket: deploy/prometheus/alerts.yml, ApiLatencyP99High).
+PROMETHEUS_LATENCY_BUCKETS = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, float("inf"),
+)  # fmt: skip
+# A Celery worker serves its metrics (all pool processes added up) on this port when set.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
+WORKER_METRICS_ADDRESS = os.environ.get("WORKER_METRICS_ADDRESS", "127.0.0.1")
 
 # --- Security (production) ------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

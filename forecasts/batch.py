@@ -15,7 +15,13 @@ import errors
 from forecasts import metrics
 from forecasts.services import forecast_run_store, forecast_spec_from_job
 from jobs.models import Job
-from jobs.services import job_claim_batch, job_fail, job_requeue_for_retry, job_succeed
+from jobs.services import (
+    job_claim_batch,
+    job_fail,
+    job_log_context,
+    job_requeue_for_retry,
+    job_succeed,
+)
 from training.inference import ForecastRequest, forecast_many
 
 log = structlog.get_logger(__name__)
@@ -79,15 +85,22 @@ def forecast_batch_process(*, limit: int | None = None, wait_seconds: float | No
     metrics.INFERENCE_LATENCY.observe(time.perf_counter() - started)
 
     for job, result in zip(pending, results, strict=True):
-        if isinstance(result, errors.DomainError):
-            job_fail(job, result.code, result.message, result.details)
-            continue
-        try:
-            run = forecast_run_store(job=job, spec=specs[job.pk], result=result)
-        except Exception as exc:  # one bad request never fails its batch
-            log.exception("forecast_store_failed", job_id=str(job.pk))
-            job_fail(job, "internal_error", f"Storing the forecast failed: {exc}")
-            continue
-        job_succeed(job, {"forecast_run": run.pk, "quality": run.quality})
+        with structlog.contextvars.bound_contextvars(**job_log_context(job)):
+            _forecast_job_finish(job, specs[job.pk], result)
     log.info("forecast_batch_done", jobs=len(jobs))
     return len(jobs)
+
+
+def _forecast_job_finish(job: Job, spec, result) -> None:
+    if isinstance(result, errors.DomainError):
+        job_fail(job, result.code, result.message, result.details)
+        log.info("job_failed", code=result.code)
+        return
+    try:
+        run = forecast_run_store(job=job, spec=spec, result=result)
+    except Exception as exc:  # one bad request never fails its batch
+        log.exception("forecast_store_failed")
+        job_fail(job, "internal_error", f"Storing the forecast failed: {exc}")
+        return
+    job_succeed(job, {"forecast_run": run.pk, "quality": run.quality})
+    log.info("job_succeeded", forecast_run=run.pk, quality=run.quality)

@@ -1,4 +1,5 @@
-"""Reads of forecast runs and points, always scoped to the caller's organisation."""
+"""Reads of forecast runs and points, scoped to the caller's organisation (operators'
+metrics read all)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F, QuerySet, Window
+from django.db.models import F, Max, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from accounts.selectors import require_organization_id, require_organization_id_cached
@@ -81,3 +82,14 @@ def forecast_points_latest(
         )
     ).filter(rank=1)
     return latest.order_by("city_id", "timestamp")
+
+
+def forecast_latest_issued_by_active_city() -> list[dict]:
+    """For operators' metrics, every organisation: each active city and when its latest
+    forecast run was issued (None: never)."""
+    return list(
+        City.objects.filter(is_active=True)
+        .values("pk", "name", organization_slug=F("organization__slug"))
+        .annotate(latest_issued_at=Max("forecast_runs__issued_at"))
+        .order_by("organization__slug", "name")
+    )

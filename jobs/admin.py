@@ -10,7 +10,7 @@ from jobs.services import job_cancel
 class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "state", "progress", "organization", "created_at"]
     list_filter = ["kind", "state", "organization"]
-    search_fields = ["id", "celery_task_id", "idempotency_key"]
+    search_fields = ["id", "celery_task_id", "idempotency_key", "request_id"]
     date_hierarchy = "created_at"
     list_select_related = ["organization"]
     actions = ["cancel"]
@@ -28,6 +28,7 @@ class JobAdmin(admin.ModelAdmin):
         "celery_task_id",
         "request_key",
         "idempotency_key",
+        "request_id",
         "created_at",
         "started_at",
         "finished_at",

@@ -45,6 +45,9 @@ class Job(models.Model):
     # Same organisation + same parameters (+ same model version) -> same key.
     request_key = models.CharField(max_length=64, blank=True, db_index=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
+    # The X-Request-ID of the request that created the job: the worker's log lines of
+    # this job carry it, so one id follows a request from nginx to the worker.
+    request_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

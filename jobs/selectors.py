@@ -1,10 +1,11 @@
-"""Reads of jobs, always scoped to the caller's organisation."""
+"""Reads of jobs, scoped to the caller's organisation (operators' metrics read all)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
 
 from accounts.selectors import require_organization_id
 from errors import NotFound
@@ -22,3 +23,14 @@ def job_get_for_user(user, job_id) -> Job:
         return jobs_for_user(user).get(pk=uuid.UUID(str(job_id)))
     except (Job.DoesNotExist, ValueError):
         raise NotFound("No such job.") from None
+
+
+def jobs_queued_by_kind() -> dict[str, tuple[int, datetime]]:
+    """For operators' metrics, every organisation: kind -> (queued jobs, oldest created)."""
+    rows = (
+        Job.objects.filter(state=Job.State.QUEUED)
+        .values("kind")
+        .annotate(count=Count("pk"), oldest=Min("created_at"))
+        .order_by()
+    )
+    return {row["kind"]: (row["count"], row["oldest"]) for row in rows}

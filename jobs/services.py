@@ -20,6 +20,8 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 import errors
+from httpapi.request_id import current_request_id
+from jobs import metrics
 from jobs.models import Job
 from jobs.registry import job_task_for
 
@@ -84,12 +86,19 @@ def job_create(
                 params=params,
                 request_key=request_key,
                 idempotency_key=idempotency_key,
+                request_id=_current_request_id(),
             )
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won the race.
         existing = Job.objects.get(organization=organization, idempotency_key=idempotency_key)
         return _idempotent_replay(existing, kind, params), False
     return job, True
+
+
+def _current_request_id() -> str:
+    """The id of the request being answered (httpapi/request_id.py); empty for jobs made
+    by the scheduler, a command or a worker."""
+    return current_request_id.get()[:64]
 
 
 def _idempotent_replay(existing: Job, kind: str, params: dict) -> Job:
@@ -140,7 +149,7 @@ def job_claim(job_id) -> Job | None:
     )
     if not claimed:
         return None
-    job = Job.objects.get(pk=job_id)
+    job = Job.objects.select_related("organization").get(pk=job_id)
     Job.objects.filter(pk=job_id).update(attempts=job.attempts + 1)
     job.attempts += 1
     return job
@@ -181,6 +190,8 @@ def job_succeed(job: Job, result: dict) -> bool:
         finished_at=timezone.now(),
     )
     job.state, job.result, job.progress = Job.State.SUCCEEDED, result, 100
+    if done:
+        metrics.job_finished(job)
     return bool(done)
 
 
@@ -190,6 +201,8 @@ def job_fail(job: Job, code: str, message: str, details: dict | None = None) -> 
         state=Job.State.FAILED, error=error, finished_at=timezone.now()
     )
     job.state, job.error = Job.State.FAILED, error
+    if done:
+        metrics.job_finished(job)
     return bool(done)
 
 
@@ -199,6 +212,7 @@ def job_cancel(job: Job) -> bool:
     ).update(state=Job.State.CANCELLED, finished_at=timezone.now())
     if cancelled:
         job.refresh_from_db()
+        metrics.job_finished(job)
     return bool(cancelled)
 
 
@@ -206,6 +220,16 @@ def job_requeue_for_retry(job: Job) -> bool:
     return bool(
         Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(state=Job.State.QUEUED)
     )
+
+
+def job_log_context(job: Job) -> dict:
+    """The fields every log line about ``job`` carries (energy_site/logging.py)."""
+    return {
+        "job_id": str(job.pk),
+        "job_kind": job.kind,
+        "organization": job.organization.slug,
+        "request_id": job.request_id or None,
+    }
 
 
 def job_run(task, job_id: str, work: Callable[[Job], dict]) -> None:
@@ -218,7 +242,7 @@ def job_run(task, job_id: str, work: Callable[[Job], dict]) -> None:
     if job is None:
         log.info("job_not_claimable", job_id=job_id)
         return
-    structlog.contextvars.bind_contextvars(job_id=str(job.pk), job_kind=job.kind)
+    structlog.contextvars.bind_contextvars(**job_log_context(job))
     try:
         result = work(job)
     except JobCancelled:
@@ -234,6 +258,7 @@ def job_run(task, job_id: str, work: Callable[[Job], dict]) -> None:
     except Exception as exc:
         log.exception("job_error", attempts=job.attempts)
         if job.attempts < settings.JOB_MAX_ATTEMPTS and job_requeue_for_retry(job):
+            metrics.JOB_RETRIES.labels(kind=job.kind).inc()
             raise task.retry(exc=exc, countdown=2**job.attempts, max_retries=None) from exc
         job_fail(job, "internal_error", f"The job failed after {job.attempts} attempts: {exc}")
         return

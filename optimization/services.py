@@ -27,6 +27,7 @@ from optimization.lp import (
     penalty_order_validate,
     solve_dispatch,
 )
+from optimization.metrics import DISPATCH_SOLVE_SECONDS
 from optimization.models import DispatchRun, EnergyMix, GenerationSource, StorageUnit
 from optimization.selectors import UNSERVED, sources_for_city, storage_for_city
 
@@ -148,6 +149,7 @@ def dispatch_run_execute(dispatch_run: DispatchRun, job: Job | None = None) -> D
         raise Unprocessable(
             str(exc), code="invalid_input", details={"dispatch": dispatch_run.pk}
         ) from None
+    DISPATCH_SOLVE_SECONDS.labels(status=solution.status).observe(solution.solve_seconds)
     if job is not None:
         job_progress(job, 70)
     if not solution.is_feasible:

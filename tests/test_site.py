@@ -135,3 +135,45 @@ def test_the_dashboard_costs_the_same_queries_for_one_city_or_five(
     five, page = page_queries()
     assert page.count("<polygon") == 5 and "Shepparton" in page
     assert five == one
+
+
+def test_the_api_index_links_every_resource(client):
+    response = client.get("/api/v1/")  # anyone may read it: paths, never data
+    assert response.status_code == 200
+    links = response.json()
+    assert links["cities"] == "http://testserver/api/v1/cities/"
+    assert links["auth_token"] == "http://testserver/api/v1/auth/token/"
+    for name, url in links.items():
+        path = url.removeprefix("http://testserver")
+        # Every link resolves: a page, a login request, or "POST only".
+        assert client.get(path).status_code in (200, 401, 405), name
+
+
+def test_the_docs_page_answers_other_methods_with_the_envelope(client):
+    response = client.options("/api/docs/")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_swagger_ui_is_served_from_our_static_files(client):
+    page = client.get("/api/docs/").content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower() and "https://" not in page
+
+
+def test_a_missing_multiprocess_directory_is_a_clear_error(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    missing = tmp_path / "not-there"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(missing)}
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**env, "DJANGO_SETTINGS_MODULE": "energy_site.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert f"PROMETHEUS_MULTIPROC_DIR={missing} is not a directory" in done.stderr

@@ -27,6 +27,7 @@ from training.backtest import (
 from training.catboost_model import DEFAULT_PARAMS, model_params
 from training.deployed import algorithm_name, deployed_model_fit
 from training.evaluation import Evaluation, evaluation_run
+from training.metrics import TRAINING_SECONDS
 from training.models import ModelVersion
 from training.selectors import model_version_active_for_city
 
@@ -237,6 +238,7 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
             "on the same backtest window."
         )
         model_version.save(update_fields=["promotion_note"])
+    TRAINING_SECONDS.observe(time.perf_counter() - started)
     log.info(
         "model_trained",
         city=city.pk,

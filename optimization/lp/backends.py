@@ -9,6 +9,9 @@ tolerance of its optimum.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -40,6 +43,32 @@ class RawResult:
     conflicts: list[tuple[str, int, str]] = field(default_factory=list)
 
 
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+def new_highs() -> highspy.Highs:
+    """A quiet HiGHS instance. The first one of a process prints HiGHS's copyright banner
+    on the C library's stdout, where no logging setting reaches it: that one is made with
+    stdout pointed at /dev/null, so that a worker's output stays JSON log lines."""
+    global _banner_done
+    with _banner_lock:
+        if not _banner_done:
+            sys.stdout.flush()
+            saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, 1)
+                highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+                os.close(devnull)
+            _banner_done = True
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
 def _stage_hold(objective: np.ndarray, value: float):
     """What keeps a stage at its optimum: ('zero', columns) or ('row', columns, values, hi)."""
     columns = np.flatnonzero(objective)
@@ -62,8 +91,7 @@ def solve_highspy(m: LpMatrices) -> RawResult:
         csc.indices,
         csc.data,
     )
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
+    highs = new_highs()
     highs.passModel(lp)
     statuses = {
         highspy.HighsModelStatus.kOptimal: "optimal",
