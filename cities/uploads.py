@@ -28,7 +28,7 @@ from cities.ingest import observations_file_parse
 from cities.models import City
 from cities.services import observations_upsert
 from jobs.models import Job
-from jobs.services import job_create, job_enqueue, job_progress
+from jobs.services import job_create, job_enqueue, job_progress, job_result_write, job_succeed
 
 UPLOAD_DIR = "uploads"
 
@@ -131,6 +131,10 @@ def observations_ingest_job_execute(job: Job) -> dict:
             "The uploaded rows are no longer stored; upload again.", code="upload_missing"
         ) from None
     job_progress(job, 10)
-    written = observations_upsert(city=city, frame=frame)
+    # The rows and the job's success commit together, only while this worker holds it.
+    with job_result_write(job):
+        written = observations_upsert(city=city, frame=frame)
+        result = {"report": {**job.params.get("report", {}), "rows_written": written}}
+        job_succeed(job, result)
     upload_discard(name)
-    return {"report": {**job.params.get("report", {}), "rows_written": written}}
+    return result

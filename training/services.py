@@ -16,7 +16,14 @@ from cities.models import City
 from cities.selectors import observation_frame_for_city
 from errors import Conflict, NotFound, Unprocessable
 from jobs.models import Job
-from jobs.services import job_create, job_enqueue, job_progress, request_key_for
+from jobs.services import (
+    job_create,
+    job_enqueue,
+    job_progress,
+    job_result_write,
+    job_succeed,
+    request_key_for,
+)
 from training.artifacts import artifact_save
 from training.backtest import (
     MIN_TRAINING_DAYS,
@@ -200,7 +207,10 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
     selected = evaluation.selected(evaluation.primary_variant())
     demand_index = history["demand_mw"].dropna().index
 
-    with transaction.atomic():
+    # The version, its artifact, its promotion and the job's success commit together, and
+    # only while this worker still holds the job (jobs/services.py, job_result_write): a
+    # job killed and run again never registers a second version.
+    with job_result_write(job):
         City.objects.select_for_update().filter(pk=city.pk).first()  # serialise version numbers
         latest = ModelVersion.objects.filter(city=city).aggregate(v=Max("version"))["v"] or 0
         model_version = ModelVersion.objects.create(
@@ -219,24 +229,27 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
             job=job,
         )
         artifact_save(model_version, deployed)
-    if comparison is None:
-        model_version.promotion_note = "First model of the city: promoted."
-        model_version_promote(model_version)
-    elif comparison["challenger_wins"]:
-        verb = "Refresh of" if comparison["refresh"] else "Beat"
-        relation = "=" if comparison["refresh"] else "<"
-        model_version.promotion_note = (
-            f"{verb} v{comparison['champion_version']} on the same backtest window: MAPE "
-            f"{comparison['challenger_mape']:.3f} % {relation} {comparison['champion_mape']:.3f} %."
-        )
-        model_version_promote(model_version)
-    else:
-        model_version.promotion_note = (
-            f"Kept as candidate: MAPE {comparison['challenger_mape']:.3f} % does not beat "
-            f"active v{comparison['champion_version']} ({comparison['champion_mape']:.3f} %) "
-            "on the same backtest window."
-        )
-        model_version.save(update_fields=["promotion_note"])
+        if comparison is None:
+            model_version.promotion_note = "First model of the city: promoted."
+            model_version_promote(model_version)
+        elif comparison["challenger_wins"]:
+            verb = "Refresh of" if comparison["refresh"] else "Beat"
+            relation = "=" if comparison["refresh"] else "<"
+            model_version.promotion_note = (
+                f"{verb} v{comparison['champion_version']} on the same backtest window: MAPE "
+                f"{comparison['challenger_mape']:.3f} % {relation} "
+                f"{comparison['champion_mape']:.3f} %."
+            )
+            model_version_promote(model_version)
+        else:
+            model_version.promotion_note = (
+                f"Kept as candidate: MAPE {comparison['challenger_mape']:.3f} % does not beat "
+                f"active v{comparison['champion_version']} ({comparison['champion_mape']:.3f} %) "
+                "on the same backtest window."
+            )
+            model_version.save(update_fields=["promotion_note"])
+        if job is not None:
+            job_succeed(job, {"model_version": model_version.pk})
     log.info(
         "model_trained",
         city=city.pk,
