@@ -2,7 +2,7 @@
 
 from cities.ingest.errors import InvalidObservationFile, ObservationFileTooLarge
 from cities.ingest.parse import observations_file_parse
-from cities.ingest.reading import KNOWN_COLUMNS, VALUE_COLUMNS
+from cities.ingest.reading import KNOWN_COLUMNS, VALUE_COLUMNS, upload_text_read
 
 __all__ = [
     "KNOWN_COLUMNS",
@@ -10,4 +10,5 @@ __all__ = [
     "InvalidObservationFile",
     "ObservationFileTooLarge",
     "observations_file_parse",
+    "upload_text_read",
 ]

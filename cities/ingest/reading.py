@@ -34,11 +34,10 @@ class RawTable:
     rows: pd.DataFrame  # "ref", "timestamp" and the value columns, all strings
 
 
-def table_read(
-    data: bytes | list, *, content_type: str | None, max_bytes: int | None, max_rows: int
-) -> RawTable:
-    if isinstance(data, list):
-        return _json_table(data, max_rows=max_rows)
+def upload_text_read(data: bytes, *, max_bytes: int | None) -> str:
+    """The checks that need no parsing: size (413, also once gunzipped), a gzip that
+    unpacks, UTF-8, not empty. The API runs only these before answering 202; parsing
+    and data quality run in the worker (cities/uploads.py)."""
     if not isinstance(data, bytes | bytearray):
         raise InvalidObservationFile("Expected a CSV or JSON file.")
     if max_bytes is not None and len(data) > max_bytes:
@@ -54,6 +53,15 @@ def table_read(
         ) from None
     if not text.strip():
         raise InvalidObservationFile("The file is empty.")
+    return text
+
+
+def table_read(
+    data: bytes | list, *, content_type: str | None, max_bytes: int | None, max_rows: int
+) -> RawTable:
+    if isinstance(data, list):
+        return _json_table(data, max_rows=max_rows)
+    text = upload_text_read(data, max_bytes=max_bytes)
     if "json" in (content_type or "").lower() or text.lstrip()[:1] in ("[", "{"):
         return _json_table(_json_loads(text), max_rows=max_rows)
     return _csv_table(text, max_rows=max_rows)
