@@ -6,4 +6,4 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN mkdir -p /var/lib/energy && DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "energy_site.wsgi", "-b", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "energy_site.wsgi"]

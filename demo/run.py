@@ -121,10 +121,10 @@ def main() -> int:
             [
                 str(bin_dir / "gunicorn"),
                 "energy_site.wsgi",
+                "-c",
+                "deploy/gunicorn.conf.py",  # the production settings, on a local port
                 "-b",
                 f"127.0.0.1:{port}",
-                "--workers",
-                "2",
                 "--log-level",
                 "warning",
             ],

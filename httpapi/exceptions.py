@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, UnreadablePostError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -113,6 +113,13 @@ def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error the API answers goes through here."""
     if isinstance(exc, errors.DomainError):
         return domain_error_response(exc)
+    if isinstance(exc, UnreadablePostError):
+        # The client stopped sending its body (deploy/gunicorn.conf.py bounds each read).
+        return domain_error_response(
+            errors.InvalidInput(
+                "The request body did not arrive in full; send it again.", code="incomplete_body"
+            )
+        )
     if isinstance(exc, DATABASE_DOWN):
         log.warning("database_unavailable", error=str(exc)[:300])
         return domain_error_response(database_unavailable())
