@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import errors
+from audit.services import audit_record
 from cities.ingest import InvalidObservationFile, observations_file_parse, upload_text_read
 from cities.models import City
 from cities.services import observations_upsert
@@ -137,6 +138,12 @@ def observations_upload_accept(
                 stored_name = upload_store(job, text)
                 job.params = {**job.params, "upload": stored_name}
                 job.save(update_fields=["params"])
+                audit_record(
+                    "observations.upload",
+                    city,
+                    user=user,
+                    details={"job": str(job.pk), "characters": params["characters"]},
+                )
                 job_enqueue(job)
     except Exception:
         # Rolled back, or (BrokerUnavailable) stored but marked failed: the file is of no use.

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     # The domain, bottom to top (docs/architecture.md): each app imports only those
     # above it in this list. Admin registrations run in this order too.
     "accounts",
+    "audit",
     "jobs",
     "cities",
     "training",
@@ -92,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Keeps the request for the audit trail's who and from where (audit/context.py).
+    "audit.context.AuditRequestContext",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "energy_site.logging.RequestIdMiddleware",

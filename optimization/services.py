@@ -9,6 +9,7 @@ import time
 import numpy as np
 from django.db import transaction
 
+from audit.services import audit_record
 from errors import NotFound, Unprocessable
 from forecasts.models import ForecastRun
 from jobs.models import Job
@@ -118,6 +119,12 @@ def dispatch_run_create(
                 forecast_run=forecast_run, job=job, mode=mode, policy=policy
             )
         if created:
+            audit_record(
+                "dispatch.create",
+                dispatch_run,
+                user=user,
+                details={"job": str(job.pk), "mode": mode},
+            )
             job_enqueue(job)
     return dispatch_run, job
 

@@ -126,7 +126,11 @@ def test_a_cache_outage_fails_sign_in_closed_and_reads_open(settings, owner, cap
         "throttle": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 0.2,
+                "SOCKET_TIMEOUT": 0.2,
+                "IGNORE_EXCEPTIONS": False,
+            },
         },
     }
     client = APIClient()

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from audit.services import audit_record
 from cities.models import City
 from cities.selectors import observation_frame_for_city
 from errors import Conflict, NotFound, Unprocessable
@@ -59,6 +60,7 @@ def training_job_start(*, city: City, user, idempotency_key: str = "") -> Job:
         idempotency_key=idempotency_key,
     )
     if created:
+        audit_record("city.train", city, user=user, details={"job": str(job.pk)})
         job_enqueue(job)
     return job
 
@@ -280,6 +282,9 @@ def model_version_promote(model_version: ModelVersion) -> ModelVersion:
         model_version.promoted_at = timezone.now()
         model_version.save(update_fields=["status", "promoted_at", "promotion_note"])
         city_active_model_refresh(city_id=model_version.city_id)
+        audit_record(
+            "model_version.promote", model_version, details={"version": model_version.version}
+        )
     return model_version
 
 
