@@ -395,6 +395,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "httpapi.openapi.add_error_responses",
+        "optimization.openapi.fleet_constraints",
     ],
     "ENUM_NAME_OVERRIDES": {
         "JobStateEnum": "jobs.models.Job.State",
