@@ -102,6 +102,7 @@ class CityObservationsApi(APIView):
             "multipart/form-data": {
                 "type": "object",
                 "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
             },
             "text/csv": {"type": "string"},
             "application/json": {"type": "array", "items": {"type": "object"}},

@@ -60,6 +60,6 @@ def time_window_parse(params, tz_name: str | None) -> tuple[datetime | None, dat
     absent, and when both are given start must come first."""
     start = query_datetime_parse(params.get("start"), "start", tz_name)
     end = query_datetime_parse(params.get("end"), "end", tz_name)
-    if start and end and start >= end:
-        raise errors.InvalidInput("start must be before end.", details={"field": "start"})
+    if start and end and start > end:
+        raise errors.InvalidInput("start must not be after end.", details={"field": "start"})
     return start, end

@@ -32,7 +32,13 @@ from django.utils import timezone
 
 import errors
 from audit.services import audit_record
-from cities.ingest import InvalidObservationFile, observations_file_parse, upload_text_read
+from cities.ingest import (
+    InvalidObservationFile,
+    json_upload_shape_check,
+    looks_like_json,
+    observations_file_parse,
+    upload_text_read,
+)
 from cities.models import City
 from cities.services import observations_upsert
 from jobs.models import Job
@@ -118,6 +124,8 @@ def observations_upload_accept(
         content_type = "application/json"
     else:
         text = upload_text_read(data, max_bytes=settings.UPLOAD_MAX_BYTES)
+        if looks_like_json(text, content_type):
+            json_upload_shape_check(text)
     params = {
         "city_id": city.pk,
         "content_type": content_type or "",

@@ -392,6 +392,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Probabilistic electricity demand forecasts and optimised energy mix.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get their own components, which state that required text may not
+    # be blank (minLength 1) as the serializers enforce.
+    "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "httpapi.openapi.add_error_responses",
