@@ -44,6 +44,7 @@ def main(argv=None) -> int:
     parser.add_argument("--checks", default="all")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seed", type=int, default=10)
+    parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="ef-fuzz-"))
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
             "-H", f"Authorization: Bearer {token}",
             "--checks", args.checks, "--max-examples", str(args.max_examples),
             "--seed", str(args.seed), "--request-timeout", "30", "--workers", "1",
-            "--generation-deterministic",
+            "--generation-deterministic", "--phases", args.phases,
         ]  # fmt: skip
         return subprocess.run(command, cwd=work).returncode
     finally:
