@@ -398,6 +398,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "httpapi.openapi.add_error_responses",
+        "cities.openapi.city_constraints",
         "optimization.openapi.fleet_constraints",
     ],
     "ENUM_NAME_OVERRIDES": {

@@ -12,11 +12,11 @@ def fleet_constraints(result, generator, request, public):
 
     names = ["", *turbine_types()]
     schemas = result.get("components", {}).get("schemas", {})
-    for name in ("GenerationSource", "PatchedGenerationSource"):
+    for name in ("GenerationSource", "GenerationSourceRequest", "PatchedGenerationSourceRequest"):
         field = schemas.get(name, {}).get("properties", {}).get("turbine_type")
         if field is not None:
             field["enum"] = names
-    policy = schemas.get("Policy")
-    if policy is not None:
-        policy["additionalProperties"] = False  # unknown keys are a 400
+    for name in ("Policy", "PolicyRequest"):
+        if name in schemas:
+            schemas[name]["additionalProperties"] = False  # unknown keys are a 400
     return result

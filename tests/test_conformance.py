@@ -44,13 +44,16 @@ def test_unknown_policy_keys_are_a_400(owner_client):
 
 def test_the_schema_states_the_constraints_the_api_enforces(schema):
     components = schema["components"]["schemas"]
-    quantiles = components["ForecastRequest"]["properties"]["quantiles"]["items"]
+    quantiles = components["ForecastRequestRequest"]["properties"]["quantiles"]["items"]
     enum_name = quantiles["allOf"][0]["$ref"].rsplit("/", 1)[1]
     assert components[enum_name]["enum"] == [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
-    source = components["GenerationSource"]["properties"]
+    source = components["GenerationSourceRequest"]["properties"]
     assert "E-126/4200" in source["turbine_type"]["enum"] and "" in source["turbine_type"]["enum"]
     assert (source["hub_height_m"]["minimum"], source["hub_height_m"]["maximum"]) == (10, 250)
-    assert components["Policy"]["additionalProperties"] is False
+    assert components["PolicyRequest"]["additionalProperties"] is False
+    city = components["CityRequest"]["properties"]
+    assert "AU" in city["country"]["enum"] and "Australia/Melbourne" in city["timezone"]["enum"]
+    assert "localtime" not in city["timezone"]["enum"] and city["name"]["minLength"] == 1
     page_size = next(
         p for p in schema["paths"]["/api/v1/jobs/"]["get"]["parameters"] if p["name"] == "page_size"
     )
