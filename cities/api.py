@@ -105,7 +105,7 @@ class CityObservationsApi(APIView):
                 "required": ["file"],
             },
             "text/csv": {"type": "string"},
-            "application/json": {"type": "array", "items": {"type": "object"}},
+            "application/json": {"type": "array", "items": {"type": "object"}, "minItems": 1},
         },
         responses={202: JOB_ACCEPTED_SCHEMA},
     )
