@@ -11,4 +11,4 @@ COPY . .
 # whitenoise from the web process, or by nginx from the compose volume they are copied to.
 RUN mkdir -p /var/lib/energy && DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "energy_site.wsgi", "-c", "deploy/gunicorn_metrics.py", "-b", "0.0.0.0:8000", "--workers", "3", "--no-control-socket"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "energy_site.wsgi"]

@@ -1,10 +1,34 @@
-"""Machine clients authenticate with ``Authorization: Api-Key <key>``."""
+"""How clients authenticate: people with a JWT whose password stamp still matches
+(accounts/tokens.py), machines with ``Authorization: Api-Key <key>``, optionally only
+from the key's networks."""
 
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
 
 from accounts.models import ApiKey
+from accounts.network import address_in, client_ip
+from accounts.password_stamps import token_matches_password
+
+
+class PasswordStampedJWTAuthentication(JWTAuthentication):
+    """simplejwt's JWT authentication, refusing tokens issued before the last password
+    change (their ``pwd`` stamp no longer matches)."""
+
+    def get_user(self, validated_token):
+        user = super().get_user(validated_token)
+        if not token_matches_password(validated_token, user):
+            raise InvalidToken("The token was revoked: the password changed since it was issued.")
+        return user
+
+
+class PasswordStampedJWTScheme(SimpleJWTScheme):
+    """Documents the subclass in the OpenAPI schema like simplejwt's own class."""
+
+    target_class = "accounts.auth.PasswordStampedJWTAuthentication"
 
 
 class ApiKeyUser(AnonymousUser):
@@ -39,6 +63,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         )
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid API key.")
+        if key.allowed_networks and not address_in(client_ip(request), key.allowed_networks):
+            raise exceptions.PermissionDenied("This API key may not be used from your address.")
         return ApiKeyUser(key), key
 
     def authenticate_header(self, request):

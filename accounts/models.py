@@ -5,10 +5,23 @@ The tables keep the names they had when these models lived in the forecasts app
 """
 
 import hashlib
+import ipaddress
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+
+def networks_validate(value) -> None:
+    """A list of networks in CIDR notation (``["203.0.113.0/24", "2001:db8::/32"]``)."""
+    if not isinstance(value, list):
+        raise ValidationError('Give a list of networks, e.g. ["203.0.113.0/24"].')
+    for item in value:
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            raise ValidationError(f"{item!r} is not a network (CIDR notation).") from None
 
 
 class Organization(models.Model):
@@ -54,6 +67,13 @@ class ApiKey(models.Model):
     hashed_key = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked = models.BooleanField(default=False)
+    # Empty: any address. Otherwise the key is refused (403) from any other network.
+    allowed_networks = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[networks_validate],
+        help_text='Networks the key may be used from, e.g. ["203.0.113.0/24"]; empty: any.',
+    )
 
     class Meta:
         db_table = "forecasts_apikey"

@@ -43,6 +43,21 @@ def require_organization_id_cached(user) -> int:
     return org_id
 
 
+def organization_id_for_cached(user) -> int | None:
+    """organization_id_for, cached like require_organization_id_cached (None: none)."""
+    if getattr(user, "organization_id", None):
+        return user.organization_id
+    if not getattr(user, "is_authenticated", False):
+        return None
+    key = f"user-org:v1:{user.pk}"
+    org_id = cache.get(key)
+    if org_id is None:
+        org_id = organization_id_for(user)
+        if org_id is not None:
+            cache.set(key, org_id, timeout=ORGANIZATION_CACHE_SECONDS)
+    return org_id
+
+
 def user_is_org_admin(user) -> bool:
     if getattr(user, "api_key", None) is not None:
         return True  # keys are issued by organisation admins for machine clients

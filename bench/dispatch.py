@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -44,6 +45,8 @@ def setup_django() -> None:
     if not os.environ.get("DATABASE_URL"):
         os.environ["ENERGY_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-dispatch-")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "energy_site.settings")
+    # An in-process run serves nobody: a throwaway key (settings refuse to start without one).
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 

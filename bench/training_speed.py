@@ -12,6 +12,7 @@ times a day-ahead and a week-ahead forecast through training.inference.forecast_
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -25,6 +26,8 @@ for name in ("DATABASE_URL", "REDIS_URL", "CACHE_URL"):
 os.environ.update(
     ENERGY_VAR_DIR=WORK, DJANGO_SETTINGS_MODULE="energy_site.settings", LOG_LEVEL="WARNING"
 )
+# An in-process run serves nobody: a throwaway key (settings refuse to start without one).
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 
 import django  # noqa: E402
 

@@ -2,12 +2,13 @@
 
 from django.contrib import admin
 
+from audit.admin import AuditedModelAdmin
 from cities.models import City, Observation
 from cities.services import city_observation_summary_refresh
 
 
 @admin.register(City)
-class CityAdmin(admin.ModelAdmin):
+class CityAdmin(AuditedModelAdmin):
     list_display = [
         "name",
         "organization",
@@ -24,7 +25,7 @@ class CityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Observation)
-class ObservationAdmin(admin.ModelAdmin):
+class ObservationAdmin(AuditedModelAdmin):
     list_display = ["city", "timestamp", "demand_mw", "temperature_c", "updated_at"]
     list_filter = ["city"]
     date_hierarchy = "timestamp"

@@ -102,9 +102,10 @@ class CityObservationsApi(APIView):
             "multipart/form-data": {
                 "type": "object",
                 "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
             },
             "text/csv": {"type": "string"},
-            "application/json": {"type": "array", "items": {"type": "object"}},
+            "application/json": {"type": "array", "items": {"type": "object"}, "minItems": 1},
         },
         responses={202: JOB_ACCEPTED_SCHEMA},
     )

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+from audit.services import audit_record
 from cities.ingest import VALUE_COLUMNS
 from cities.models import City, Observation
 from errors import Conflict
@@ -27,7 +28,9 @@ def city_create(*, organization_id: int, **fields) -> City:
     """A new city of the organisation; a name it already uses is a Conflict."""
     try:
         with transaction.atomic():
-            return City.objects.create(organization_id=organization_id, **fields)
+            city = City.objects.create(organization_id=organization_id, **fields)
+            audit_record("city.create", city)
+            return city
     except IntegrityError:
         raise Conflict("Your organisation already has a city of that name.") from None
 

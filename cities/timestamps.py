@@ -27,8 +27,14 @@ def query_datetime_parse(raw: str | None, name: str, tz_name: str | None) -> dat
     """A query-string time. ISO 8601; naive values are in ``tz_name`` (a 400 when it is
     None, e.g. a query across cities). An unencoded ``+`` arrives as a space and is put
     back."""
-    if raw is None or raw == "":
+    if raw is None:
         return None
+    if not raw.strip():
+        # The schema says date-time: an empty value is an error, not "no bound".
+        raise errors.InvalidInput(
+            f"{name} must not be empty; leave the parameter out for no bound.",
+            details={"field": name, "value": raw},
+        )
     text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw.strip())
     try:
         value = datetime.fromisoformat(text)
@@ -54,6 +60,6 @@ def time_window_parse(params, tz_name: str | None) -> tuple[datetime | None, dat
     absent, and when both are given start must come first."""
     start = query_datetime_parse(params.get("start"), "start", tz_name)
     end = query_datetime_parse(params.get("end"), "end", tz_name)
-    if start and end and start >= end:
-        raise errors.InvalidInput("start must be before end.", details={"field": "start"})
+    if start and end and start > end:
+        raise errors.InvalidInput("start must not be after end.", details={"field": "start"})
     return start, end

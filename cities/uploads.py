@@ -1,46 +1,71 @@
-"""The upload flow: accept an observations file, queue its upsert, run the ingest job.
+"""The upload flow: accept an observations file, queue its ingest, run the ingest job.
 
-The API parses and checks the file synchronously (so a bad file is a 400 at once),
-then stores the *normalised* rows as a gzipped CSV in Django's default storage
-(``uploads/<job id>.csv.gz``) for the worker. A file rather than the job's params:
-an upload may be tens of megabytes, which does not belong in a JSON column that
-every job poll reads; a file in default storage also works across hosts once
-storage is shared (S3, a volume). The worker reads the file, upserts in one
-transaction, deletes the file and stores the data-quality report as the job result.
-Files of jobs that end otherwise (cancelled, failed) are removed by
+The API checks only what needs no parsing (size 413, type 415, a gzip that unpacks,
+UTF-8, not empty: 400), stores the file's text gzipped in Django's default storage
+(``uploads/<job id>.txt.gz``) and answers 202 at once. The worker parses it, runs the
+data-quality checks and upserts all or nothing (``observations_ingest_job_execute``): a
+file that cannot be imported fails the job with the same ``invalid_file`` code and
+``details.errors`` a 400 used to carry (docs/api.md, Observations). Parsing a 20 MiB
+file takes tens of seconds: inside a web request it held a server thread that long.
+
+A file rather than the job's params: an upload may be tens of megabytes, which does not
+belong in a JSON column that every job poll reads; a file in default storage also works
+across hosts once storage is shared (S3, a volume). The worker deletes the file once the
+job is over; files of jobs that end otherwise (cancelled, failed) are removed by
 ``uploads_purge_orphans``, which a nightly beat task calls (cities/tasks.py).
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
+import json
 from datetime import timedelta
 
 import pandas as pd
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 import errors
-from cities.ingest import observations_file_parse
+from audit.services import audit_record
+from cities.ingest import (
+    InvalidObservationFile,
+    json_upload_shape_check,
+    looks_like_json,
+    observations_file_parse,
+    upload_text_read,
+)
 from cities.models import City
 from cities.services import observations_upsert
 from jobs.models import Job
-from jobs.services import job_create, job_enqueue, job_progress
+from jobs.services import (
+    job_create,
+    job_enqueue,
+    job_progress,
+    job_result_write,
+    job_succeed,
+)
 
 UPLOAD_DIR = "uploads"
 
 
-def upload_store(job: Job, frame: pd.DataFrame) -> str:
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb") as stream:
-        stream.write(frame.to_csv().encode())
-    return default_storage.save(f"{UPLOAD_DIR}/{job.pk}.csv.gz", ContentFile(buffer.getvalue()))
+def upload_store(job: Job, text: str) -> str:
+    return default_storage.save(
+        f"{UPLOAD_DIR}/{job.pk}.txt.gz", ContentFile(gzip.compress(text.encode(), 6))
+    )
 
 
-def upload_load(name: str) -> pd.DataFrame:
+def upload_text_load(name: str) -> str:
+    with default_storage.open(name, "rb") as stored:
+        return gzip.decompress(stored.read()).decode()
+
+
+def upload_frame_load(name: str) -> pd.DataFrame:
+    """The normalised rows an upload of the release before stored (parsed in the request)."""
     with default_storage.open(name, "rb") as stored:
         frame = pd.read_csv(io.BytesIO(gzip.decompress(stored.read())), index_col="timestamp")
     frame.index = pd.to_datetime(frame.index, utc=True)
@@ -86,14 +111,27 @@ def uploads_purge_orphans(*, older_than: timedelta) -> int:
 def observations_upload_accept(
     *, city: City, user, data: bytes | list, content_type: str | None, idempotency_key: str = ""
 ) -> tuple[Job, bool]:
-    """Check an upload now, queue its upsert; returns (job, created).
+    """Store an upload and queue its ingest; returns (job, created).
 
-    Raises InvalidObservationFile / ObservationFileTooLarge before anything is stored.
-    Identical contents are deliberately NOT deduplicated by a request key: an
-    upsert's effect depends on what is stored meanwhile (re-uploading yesterday's
-    file to undo a correction must run again). Retries use ``Idempotency-Key``.
+    Raises InvalidObservationFile / ObservationFileTooLarge for what can be seen without
+    parsing, before anything is stored. Identical contents are deliberately NOT
+    deduplicated by a request key: an upsert's effect depends on what is stored
+    meanwhile (re-uploading yesterday's file to undo a correction must run again).
+    Retries use ``Idempotency-Key`` (same city and same bytes: the same job).
     """
-    frame, report = observations_file_parse(data, content_type=content_type, city=city)
+    if isinstance(data, list):
+        text = json.dumps(data)
+        content_type = "application/json"
+    else:
+        text = upload_text_read(data, max_bytes=settings.UPLOAD_MAX_BYTES)
+        if looks_like_json(text, content_type):
+            json_upload_shape_check(text)
+    params = {
+        "city_id": city.pk,
+        "content_type": content_type or "",
+        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "characters": len(text),
+    }
     stored_name = None
     try:
         with transaction.atomic():
@@ -101,13 +139,19 @@ def observations_upload_accept(
                 organization=city.organization,
                 user=user,
                 kind=Job.Kind.INGEST,
-                params={"city_id": city.pk, "report": report},
+                params=params,
                 idempotency_key=idempotency_key,
             )
             if created:
-                stored_name = upload_store(job, frame)
+                stored_name = upload_store(job, text)
                 job.params = {**job.params, "upload": stored_name}
                 job.save(update_fields=["params"])
+                audit_record(
+                    "observations.upload",
+                    city,
+                    user=user,
+                    details={"job": str(job.pk), "characters": params["characters"]},
+                )
                 job_enqueue(job)
     except Exception:
         # Rolled back, or (BrokerUnavailable) stored but marked failed: the file is of no use.
@@ -117,7 +161,9 @@ def observations_upload_accept(
 
 
 def observations_ingest_job_execute(job: Job) -> dict:
-    """The worker's part of an upload: upsert the stored rows, return the report."""
+    """The worker's part of an upload: parse and check the stored file, upsert its rows
+    all or nothing, return the data-quality report. A file that cannot be imported
+    raises InvalidObservationFile: the job fails with ``invalid_file`` and its errors."""
     city = City.objects.filter(
         pk=job.params.get("city_id"), organization_id=job.organization_id
     ).first()
@@ -125,12 +171,28 @@ def observations_ingest_job_execute(job: Job) -> dict:
         raise errors.NotFound("The city of this upload no longer exists.", code="city_not_found")
     name = job.params.get("upload")
     try:
-        frame = upload_load(name)
-    except (FileNotFoundError, TypeError, ValueError):
+        if "report" in job.params:  # accepted by the release that parsed in the request
+            frame, report = upload_frame_load(name), job.params["report"]
+        else:
+            text = upload_text_load(name)
+    except (FileNotFoundError, TypeError, ValueError, OSError):
         raise errors.Unprocessable(
-            "The uploaded rows are no longer stored; upload again.", code="upload_missing"
+            "The uploaded file is no longer stored; upload again.", code="upload_missing"
         ) from None
-    job_progress(job, 10)
-    written = observations_upsert(city=city, frame=frame)
+    job_progress(job, 5)
+    if "report" not in job.params:
+        try:
+            frame, report = observations_file_parse(
+                text.encode(), content_type=job.params.get("content_type"), city=city
+            )
+        except InvalidObservationFile:
+            upload_discard(name)
+            raise
+    job_progress(job, 50)
+    # The rows and the job's success commit together, only while this worker holds it.
+    with job_result_write(job):
+        written = observations_upsert(city=city, frame=frame)
+        result = {"report": {**report, "rows_written": written}}
+        job_succeed(job, result)
     upload_discard(name)
-    return {"report": {**job.params.get("report", {}), "rows_written": written}}
+    return result

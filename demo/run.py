@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -97,6 +98,9 @@ def main() -> int:
     env.update(
         ENERGY_VAR_DIR=str(VAR),
         DJANGO_SETTINGS_MODULE="energy_site.settings",
+        # Every process of the demo shares one throwaway key (settings refuse to start
+        # without a key unless DJANGO_DEBUG is on).
+        DJANGO_SECRET_KEY=env.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
         LOG_FORMAT="console",
         LOG_LEVEL=env.get("LOG_LEVEL", "WARNING"),
         PYTHONUNBUFFERED="1",
@@ -120,10 +124,10 @@ def main() -> int:
             [
                 str(bin_dir / "gunicorn"),
                 "energy_site.wsgi",
+                "-c",
+                "deploy/gunicorn.conf.py",  # the production settings, on a local port
                 "-b",
                 f"127.0.0.1:{port}",
-                "--workers",
-                "2",
                 "--log-level",
                 "warning",
             ],

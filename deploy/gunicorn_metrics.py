@@ -1,9 +1,9 @@
 """gunicorn hooks for Prometheus multiprocess mode (energy_site/prometheus_multiprocess.py).
 
-Use: ``gunicorn -c deploy/gunicorn_metrics.py energy_site.wsgi ...`` with
-``PROMETHEUS_MULTIPROC_DIR`` set. The master empties the directory before it forks the
-workers, and marks each worker that exits dead. A gunicorn configuration file of its own
-(worker class, timeouts) imports these two hooks.
+deploy/gunicorn.conf.py imports them; with ``PROMETHEUS_MULTIPROC_DIR`` set, the master
+empties the directory before it forks the workers and marks each worker that exits dead.
+Alone, ``gunicorn -c deploy/gunicorn_metrics.py energy_site.wsgi`` runs sync workers with
+just these hooks (tests/deploy uses it as the weakest backend behind nginx).
 """
 
 import os

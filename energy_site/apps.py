@@ -11,6 +11,8 @@ class EnergySiteConfig(AppConfig):
     verbose_name = "energy-forecast site"
 
     def ready(self):
+        from energy_site import checks  # noqa: F401  (registers the deploy checks)
+
         # The embedded defaults keep their database, broker and static files under
         # var/; production points every one of these at its own server or volume.
         for folder in settings.EMBEDDED_DIRS:

@@ -1,9 +1,12 @@
 """The one Celery app: one queue per kind of work so a long training never delays a
-forecast (the queues are declared once, in settings.TASK_QUEUES)."""
+forecast (the queues are declared once, in settings.TASK_QUEUES), and a fresh log
+context for every task."""
 
 import os
 
+import structlog
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
 from kombu import Exchange, Queue
 
@@ -17,6 +20,28 @@ app.conf.task_queues = [
     Queue(name, Exchange(name, type="direct"), routing_key=name) for name in settings.TASK_QUEUES
 ]
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def task_log_context_bind(task_id=None, task=None, args=None, kwargs=None, **_):
+    """Start every task with a fresh structlog context: its own task id, name and job.
+
+    A pool process runs task after task; context bound by one (jobs/services.py binds
+    the job it claimed) must never leak into the next one's log lines. Every job task
+    takes the job's id as its first argument (jobs/registry.py).
+    """
+    structlog.contextvars.clear_contextvars()
+    context = {"task_id": task_id, "task": getattr(task, "name", None)}
+    job_id = (args[0] if args else None) or (kwargs or {}).get("job_id")
+    if isinstance(job_id, str):
+        context["job_id"] = job_id
+    structlog.contextvars.bind_contextvars(**context)
+
+
+@task_postrun.connect
+def task_log_context_clear(**_):
+    structlog.contextvars.clear_contextvars()
+
 
 # Worker-only wiring (JSON logs, the metrics exporter): signals that fire in workers.
 from energy_site import worker  # noqa: E402,F401

@@ -51,7 +51,8 @@ def _check_workers() -> dict:
 
 
 def ready(request):
-    checks, healthy = {}, True
+    """Each dependency's state; ``down`` names those that failed (503 if any did)."""
+    checks, down = {}, []
     for name, check in (
         ("database", _check_database),
         ("cache", _check_cache),
@@ -62,8 +63,10 @@ def ready(request):
             checks[name] = check()
         except Exception as exc:  # a readiness probe reports, it never raises
             checks[name] = {"status": "error", "error": str(exc)[:300]}
-            healthy = False
+            down.append(name)
+            if name == "database":
+                connection.close()  # reconnect at the next probe
     return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks},
-        status=200 if healthy else 503,
+        {"status": "unavailable" if down else "ok", "down": down, "checks": checks},
+        status=503 if down else 200,
     )

@@ -1,8 +1,11 @@
 """Middleware that must run before everything else."""
 
+import structlog
 from django.http import JsonResponse
 
-from httpapi.exceptions import error_body
+from httpapi.exceptions import database_unavailable_response, error_body
+
+log = structlog.get_logger(__name__)
 
 
 class RejectMalformedContentLength:
@@ -30,3 +33,22 @@ class RejectMalformedContentLength:
                 status=411,
             )
         return self.get_response(request)
+
+
+class DatabaseUnavailable:
+    """A 503 in the error envelope, not a 500, when the database is unreachable in a view
+    outside DRF (the dashboard, the admin, health); DRF views get the same answer from
+    httpapi/exceptions.py. Either way the service recovers by itself: connections are
+    health-checked before reuse (CONN_HEALTH_CHECKS)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        response = database_unavailable_response(request, exception)
+        if response is not None:
+            log.warning("database_unavailable", path=request.path, error=str(exception)[:300])
+        return response

@@ -8,6 +8,7 @@ Redis broker and django-redis, which is what CI, docker compose and production u
 """
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,11 +35,22 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# The fallback key only exists so that a newcomer's checkout starts; production sets
-# DJANGO_SECRET_KEY and `manage.py check --deploy` complains loudly if it does not.
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production-0123456789"
-)
+# The key signs sessions, CSRF tokens and every JWT: a known key lets anyone forge a
+# token for any user. Without DJANGO_SECRET_KEY only a debug process or the test suite
+# (pytest sets PYTEST_VERSION) may start, on a key that says what it is; anything else
+# exits here. energy_site/checks.py makes `check --deploy` fail on a weak or known key.
+DEVELOPMENT_SECRET_KEY = "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production-0123456789"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not (DEBUG or "PYTEST_VERSION" in os.environ):
+        sys.stderr.write(
+            "energy-forecast: DJANGO_SECRET_KEY is not set and DJANGO_DEBUG is off; refusing "
+            "to start with a public key.\nSet DJANGO_SECRET_KEY to a long random value, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`, or set "
+            "DJANGO_DEBUG=1 on a development machine.\n"
+        )
+        raise SystemExit(2)
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -49,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "django_prometheus",
     "rest_framework",
     "django_filters",
@@ -59,6 +72,7 @@ INSTALLED_APPS = [
     # The domain, bottom to top (docs/architecture.md): each app imports only those
     # above it in this list. Admin registrations run in this order too.
     "accounts",
+    "audit",
     "jobs",
     "cities",
     "training",
@@ -70,7 +84,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: nothing below may see a proxy header that no configured proxy sent.
+    "accounts.middleware.UntrustedProxyHeadersStrip",
     "energy_site.middleware.RejectMalformedContentLength",
+    "energy_site.middleware.DatabaseUnavailable",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -78,9 +95,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Keeps the request for the audit trail's who and from where (audit/context.py).
+    "audit.context.AuditRequestContext",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "energy_site.logging.RequestIdMiddleware",
+    # Last, as django-axes asks: turns an admin login during a lockout into its answer.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -106,7 +127,15 @@ WSGI_APPLICATION = "energy_site.wsgi.application"
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Connections are kept for a minute and checked before reuse, so a web or worker
+    # process reconnects by itself after a failover; a connect gives up after a few
+    # seconds so that a request meets a 503 rather than hanging (docs/reliability.md).
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3)
+    )
     DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
         "django_prometheus.db.backends.", "django.db.backends."
     )
@@ -149,12 +178,28 @@ if CACHE_URL:
     }
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    # The rate limiters' counters (accounts/throttles.py): the same Redis, but errors
+    # are raised, not ignored, so that a limiter knows the cache is down and can fail
+    # closed (sign-in) or open with a warning (everything else).
+    CACHES["throttle"] = {
+        **CACHES["default"],
+        "OPTIONS": {
+            **CACHES["default"]["OPTIONS"],
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+            "IGNORE_EXCEPTIONS": False,
+        },
+    }
 else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "energy-forecast",
-        }
+        },
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "energy-forecast-throttle",
+        },
     }
 
 # --- Celery ---------------------------------------------------------------------------
@@ -215,7 +260,10 @@ CELERY_PUBLISH_RETRY_POLICY = {
 }
 # Defaults that django-celery-beat copies into its tables, where admins edit them.
 CELERY_BEAT_SCHEDULE = {
-    "recover-stale-jobs": {"task": "jobs.tasks.jobs_recover", "schedule": 300.0},
+    "recover-stale-jobs": {
+        "task": "jobs.tasks.jobs_recover",
+        "schedule": float(env_int("JOB_WATCHDOG_SECONDS", 10)),
+    },
     "day-ahead-forecasts": {
         "task": "forecasts.tasks.forecasts_day_ahead",
         "schedule": crontab(minute=0, hour="*"),
@@ -237,6 +285,18 @@ FORECAST_BATCH_WAIT_SECONDS = float(os.environ.get("FORECAST_BATCH_WAIT_SECONDS"
 FORECAST_MAX_QUEUED_PER_ORG = env_int("FORECAST_MAX_QUEUED_PER_ORG", 500)
 FORECAST_CACHE_SECONDS = env_int("FORECAST_CACHE_SECONDS", 3600)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+# Leases and the watchdog (docs/reliability.md): a running job's lease lasts
+# JOB_LEASE_SECONDS and its worker renews it every JOB_HEARTBEAT_SECONDS; the watchdog
+# (beat, every JOB_WATCHDOG_SECONDS) requeues jobs whose lease lapsed and re-sends queued
+# jobs whose message is gone (queue empty after JOB_RESEND_SECONDS, or in any case after
+# JOB_RESEND_MAX_SECONDS). A kill is recovered within lease + watchdog period (40 s).
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 30)
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", JOB_LEASE_SECONDS / 3))
+JOB_WATCHDOG_SECONDS = env_int("JOB_WATCHDOG_SECONDS", 10)
+JOB_RESEND_SECONDS = env_int("JOB_RESEND_SECONDS", 30)
+JOB_RESEND_MAX_SECONDS = env_int("JOB_RESEND_MAX_SECONDS", 300)
+# How long a claim keeps retrying while the database is unreachable (failover).
+JOB_DATABASE_RETRY_SECONDS = env_int("JOB_DATABASE_RETRY_SECONDS", 30)
 JOB_RETENTION_DAYS = env_int("JOB_RETENTION_DAYS", 30)
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
@@ -274,9 +334,38 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/admin/login/"
 
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses sign-ins of a locked-out username or address.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Proxies whose X-Forwarded-* headers are believed (accounts/network.py); none by
+# default, so a client cannot choose the address its limits and lockout count against.
+TRUSTED_PROXY_NETWORKS = env_list("TRUSTED_PROXY_NETWORKS")
+# Sign-in lockout (django-axes, counted in the database): AXES_FAILURE_LIMIT failures
+# for one username, or from one address, lock it for AXES_COOLOFF_TIME; an admin lifts
+# it by deleting its access attempts in the admin or with `manage.py axes_reset`.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip_for_axes"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_HTTP_RESPONSE_CODE = 429
+
+# Requests per bucket (accounts/throttles.py): each person, each API key, each
+# organisation as a whole, each anonymous address, and sign-ins per address.
+API_THROTTLE_RATES = {
+    "user": os.environ.get("API_THROTTLE_RATE", "6000/min"),
+    "api_key": os.environ.get("API_KEY_THROTTLE_RATE", "6000/min"),
+    "organization": os.environ.get("ORGANIZATION_THROTTLE_RATE", "20000/min"),
+    "anonymous": os.environ.get("ANONYMOUS_THROTTLE_RATE", "600/min"),
+    "login": os.environ.get("LOGIN_THROTTLE_RATE", "30/min"),
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.auth.PasswordStampedJWTAuthentication",
         "accounts.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -291,12 +380,18 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "httpapi.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("API_THROTTLE_RATE", "6000/min")},
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttles.AnonymousRateThrottle",
+        "accounts.throttles.UserRateThrottle",
+        "accounts.throttles.ApiKeyRateThrottle",
+        "accounts.throttles.OrganizationRateThrottle",
+    ],
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 30)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.tokens.PasswordStampedTokenSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "accounts.tokens.PasswordCheckedRefreshSerializer",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "energy-forecast API",
@@ -308,9 +403,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request bodies get their own components, which state that required text may not
+    # be blank (minLength 1) as the serializers enforce.
+    "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "httpapi.openapi.add_error_responses",
+        "cities.openapi.city_constraints",
+        "optimization.openapi.fleet_constraints",
     ],
     "ENUM_NAME_OVERRIDES": {
         "JobStateEnum": "jobs.models.Job.State",

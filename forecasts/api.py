@@ -20,6 +20,7 @@ from forecasts.serializers import (
 from forecasts.services import forecast_request_accept, forecast_requests_accept_batch
 from httpapi.openapi import PAGE_PARAMETERS, paginated
 from httpapi.pagination import paginated_response
+from httpapi.parsers import SafeJSONParser
 from jobs.responses import JOB_ACCEPTED_SCHEMA, idempotency_key_from, job_accepted_response
 from jobs.serializers import JobSerializer
 
@@ -57,6 +58,9 @@ class ForecastsApi(APIView):
 
 
 class ForecastBatchApi(APIView):
+    # A list of objects has no form encoding: JSON only (anything else is a 415).
+    parser_classes = [SafeJSONParser]
+
     @extend_schema(
         request=ForecastBatchSerializer,
         responses={202: inline_serializer("JobsAccepted", {"jobs": JobSerializer(many=True)})},

@@ -11,4 +11,4 @@ class ForecastsConfig(AppConfig):
         from jobs.models import Job
         from jobs.registry import job_kind_register
 
-        job_kind_register(Job.Kind.FORECAST, forecast_batch)
+        job_kind_register(Job.Kind.FORECAST, forecast_batch, jobs_per_message=32)

@@ -14,12 +14,16 @@ from django.utils import timezone
 import errors
 from forecasts import metrics
 from forecasts.services import forecast_run_store, forecast_spec_from_job
+from jobs.leases import JobLease
 from jobs.models import Job
 from jobs.services import (
+    DATABASE_DOWN,
+    JobCancelled,
     job_claim_batch,
     job_fail,
     job_log_context,
     job_requeue_for_retry,
+    job_result_write,
     job_succeed,
 )
 from training.inference import ForecastRequest, forecast_many
@@ -50,6 +54,14 @@ def forecast_batch_process(*, limit: int | None = None, wait_seconds: float | No
     jobs = job_claim_batch(Job.Kind.FORECAST, limit)
     if not jobs:
         return 0
+    # One heartbeat renews the leases of the whole batch (jobs/leases.py).
+    with JobLease(jobs):
+        _answer(jobs)
+    log.info("forecast_batch_done", jobs=len(jobs))
+    return len(jobs)
+
+
+def _answer(jobs: list[Job]) -> None:
     metrics.FORECAST_BATCH_SIZE.observe(len(jobs))
     now = timezone.now()
     for job in jobs:
@@ -79,16 +91,16 @@ def forecast_batch_process(*, limit: int | None = None, wait_seconds: float | No
     except Exception:
         log.exception("forecast_batch_error", jobs=len(pending))
         for job in pending:
-            if job.attempts >= settings.JOB_MAX_ATTEMPTS or not job_requeue_for_retry(job):
+            if job.attempts >= settings.JOB_MAX_ATTEMPTS:
                 job_fail(job, "internal_error", "Inference failed; the error has been logged.")
+            else:
+                job_requeue_for_retry(job)
         raise
     metrics.INFERENCE_LATENCY.observe(time.perf_counter() - started)
 
     for job, result in zip(pending, results, strict=True):
         with structlog.contextvars.bound_contextvars(**job_log_context(job)):
             _forecast_job_finish(job, specs[job.pk], result)
-    log.info("forecast_batch_done", jobs=len(jobs))
-    return len(jobs)
 
 
 def _forecast_job_finish(job: Job, spec, result) -> None:
@@ -97,10 +109,18 @@ def _forecast_job_finish(job: Job, spec, result) -> None:
         log.info("job_failed", code=result.code)
         return
     try:
-        run = forecast_run_store(job=job, spec=spec, result=result)
+        # The run and the job's success commit together, and only while the job is still
+        # this batch's: exactly one run per job, however often it was claimed.
+        with job_result_write(job):
+            run = forecast_run_store(job=job, spec=spec, result=result)
+            job_succeed(job, {"forecast_run": run.pk, "quality": run.quality})
+    except JobCancelled:
+        log.info("forecast_job_lost")
+        return
+    except DATABASE_DOWN:
+        raise  # the leases lapse and the watchdog requeues what is left
     except Exception as exc:  # one bad request never fails its batch
         log.exception("forecast_store_failed")
         job_fail(job, "internal_error", f"Storing the forecast failed: {exc}")
         return
-    job_succeed(job, {"forecast_run": run.pk, "quality": run.quality})
     log.info("job_succeeded", forecast_run=run.pk, quality=run.quality)

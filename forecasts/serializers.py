@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cities.serializers import AwareDateTimeField
@@ -12,12 +13,19 @@ from training.quantiles import SUPPORTED_QUANTILES
 MAX_BATCH_ITEMS = 100
 
 
+@extend_schema_field(
+    {"type": "number", "format": "double", "enum": [float(q) for q in SUPPORTED_QUANTILES]}
+)
+class QuantileField(serializers.FloatField):
+    """A quantile the models can produce; the schema lists them."""
+
+
 class ForecastRequestSerializer(serializers.Serializer):
     city = serializers.IntegerField(min_value=1)
     start = AwareDateTimeField()
     horizon_hours = serializers.IntegerField(min_value=1, max_value=MAX_HORIZON_HOURS)
     quantiles = serializers.ListField(
-        child=serializers.FloatField(), required=False, allow_empty=False, max_length=7
+        child=QuantileField(), required=False, allow_empty=False, max_length=7
     )
 
     def validate_quantiles(self, value: list[float]) -> list[float]:

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from forecasts.batch import forecast_batch_process
 from forecasts.services import forecasts_schedule_day_ahead
+from jobs.services import DATABASE_DOWN
 
 
 @shared_task(bind=True, max_retries=5)
@@ -15,6 +16,11 @@ def forecast_batch(self, job_id: str) -> int:
     """
     try:
         return forecast_batch_process()
+    except DATABASE_DOWN as exc:
+        # A failover: keep retrying with backoff for as long as it lasts (the watchdog
+        # re-sends the queued jobs too, so nothing waits on this message alone).
+        countdown = min(2 ** min(self.request.retries, 5), 30)
+        raise self.retry(exc=exc, countdown=countdown, max_retries=None) from exc
     except Exception as exc:
         raise self.retry(exc=exc, countdown=5) from exc
 

@@ -7,15 +7,19 @@ own exceptions keep their status and get the same envelope
 
 from __future__ import annotations
 
+import structlog
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, JsonResponse, UnreadablePostError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 import errors
+
+log = structlog.get_logger(__name__)
 
 # Most specific first is not needed: the lookup walks each error's class hierarchy.
 STATUS_OF_ERROR: dict[type[errors.DomainError], int] = {
@@ -74,8 +78,34 @@ def domain_error_response(error: errors.DomainError) -> Response:
         error_body(error.code, error.message, error.details), status=status_of(error)
     )
     retry_after = error.details.get("retry_after_seconds")
-    if response.status_code == 429 and retry_after is not None:
+    if response.status_code in (429, 503) and retry_after is not None:
         response["Retry-After"] = str(int(retry_after))
+    return response
+
+
+# Errors of a database that is unreachable, restarting or failing over.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable() -> errors.Unavailable:
+    """What an unreachable database is to a client: a 503 it may retry, never a 500.
+
+    The driver's message names hosts and users: it is logged, not shown."""
+    return errors.Unavailable(
+        "The database is unavailable; retry shortly.",
+        code="database_unavailable",
+        details={"retry_after_seconds": DATABASE_RETRY_AFTER_SECONDS},
+    )
+
+
+def database_unavailable_response(request, exception):
+    """For views outside DRF (dashboard, admin): energy_site/middleware.py calls this."""
+    if not isinstance(exception, DATABASE_DOWN):
+        return None
+    error = database_unavailable()
+    response = JsonResponse(error_body(error.code, error.message, error.details), status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
 
 
@@ -83,6 +113,16 @@ def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error the API answers goes through here."""
     if isinstance(exc, errors.DomainError):
         return domain_error_response(exc)
+    if isinstance(exc, UnreadablePostError):
+        # The client stopped sending its body (deploy/gunicorn.conf.py bounds each read).
+        return domain_error_response(
+            errors.InvalidInput(
+                "The request body did not arrive in full; send it again.", code="incomplete_body"
+            )
+        )
+    if isinstance(exc, DATABASE_DOWN):
+        log.warning("database_unavailable", error=str(exc)[:300])
+        return domain_error_response(database_unavailable())
     if isinstance(exc, RequestDataTooBig):
         return domain_error_response(
             errors.TooLarge("The request body is larger than the server accepts.")

@@ -23,10 +23,16 @@ ERROR_SCHEMA = {
 # The query parameters of every paginated list (httpapi/pagination.py).
 PAGE_PARAMETERS = [
     OpenApiParameter(
-        "page", int, required=False, description="A page number within the paginated result set."
+        "page",
+        {"type": "integer", "minimum": 1},
+        required=False,
+        description="A page number within the paginated result set.",
     ),
     OpenApiParameter(
-        "page_size", int, required=False, description="Number of results to return per page."
+        "page_size",
+        {"type": "integer", "minimum": 1},
+        required=False,
+        description="Number of results to return per page (at most 5000; more is cut to 5000).",
     ),
 ]
 

@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from rest_framework.pagination import PageNumberPagination
 
+import errors
+
 
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 5000
+
+    def get_page_size(self, request):
+        """``page_size`` as the schema states it: a positive whole number (more than
+        ``max_page_size`` is cut to it); anything else (``null``, ``0``, ``ten``) is a 400
+        rather than silently the default."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise errors.InvalidInput(
+                "page_size must be a positive whole number.",
+                details={"field": "page_size", "value": raw[:40]},
+            )
+        return min(int(raw), self.max_page_size)
 
 
 def paginated_response(request, view, queryset, serializer_class, **serializer_kwargs):

@@ -42,6 +42,15 @@ class Job(models.Model):
     error = models.JSONField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     celery_task_id = models.CharField(max_length=64, blank=True)
+    # The lease (docs/reliability.md): who runs the job and until when that claim holds.
+    # ``worker`` is "<host>:<pid>:<claim token>", new at every claim, so it is also the
+    # fencing token a result write checks; the worker's heartbeat pushes
+    # ``lease_expires_at`` forward, and once it lapses any worker may claim the job again.
+    worker = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # When a message for the job was last handed to the broker (the watchdog re-sends
+    # queued jobs whose message is gone).
+    sent_at = models.DateTimeField(null=True, blank=True)
     # Same organisation + same parameters (+ same model version) -> same key.
     request_key = models.CharField(max_length=64, blank=True, db_index=True)
     idempotency_key = models.CharField(max_length=200, blank=True)

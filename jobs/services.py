@@ -1,29 +1,43 @@
-"""The Job lifecycle: create, enqueue on commit, claim, report progress, finish, recover.
+"""The Job lifecycle: create, enqueue on commit, claim under a lease, report progress,
+finish behind a fence, and the watchdog that recovers what a fault left behind.
 
 Every state change is a compare-and-set (``filter(state=...).update(...)``) so two
 workers, or a worker and a client cancelling, can never both win. Messages go to the
-task that jobs/registry.py names for the job's kind.
+task that jobs/registry.py names for the job's kind. docs/reliability.md explains the
+leases, the watchdog and what each fault costs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import structlog
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 import errors
 from httpapi.request_id import current_request_id
 from jobs import metrics
+from jobs.broker import broker_lost_messages, broker_queue_depth
+from jobs.leases import JobLease, lease_expiry, lease_holder_is_dead, worker_token
 from jobs.models import Job
-from jobs.registry import job_task_for
+from jobs.registry import (
+    job_jobs_per_message,
+    job_kinds_registered,
+    job_message_send,
+    job_queue_for,
+    job_task_for,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -39,12 +53,27 @@ class BrokerUnavailable(errors.Unavailable):
 
 
 class JobCancelled(Exception):
-    pass
+    """The job is no longer this worker's: cancelled, or claimed again after its lease
+    lapsed. The worker abandons it and writes nothing."""
+
+
+T = TypeVar("T")
 
 
 def request_key_for(organization_id: int, kind: str, params: dict) -> str:
     payload = json.dumps([organization_id, kind, params], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def job_healthy_q() -> Q:
+    """Jobs a repeated request may be given back: succeeded, queued, or running under a
+    live lease. A job whose worker died (lease lapsed) is not reused: the client's retry
+    gets a new job instead of the stuck one."""
+    return (
+        Q(state=Job.State.SUCCEEDED)
+        | Q(state=Job.State.QUEUED)
+        | Q(state=Job.State.RUNNING, lease_expires_at__gte=timezone.now())
+    )
 
 
 def job_create(
@@ -57,21 +86,19 @@ def job_create(
     idempotency_key: str = "",
     reuse_since: datetime | None = None,
 ) -> tuple[Job, bool]:
-    """Create a queued job, or return the live one for the same request.
+    """Create a queued job, or return the healthy one for the same request.
 
-    A request repeating one already answered (same key, not failed or cancelled)
+    A request repeating one already answered (same key, healthy: see job_healthy_q)
     gets the existing job, which is what makes client retries safe.
     """
-    reusable = Job.objects.filter(organization=organization).exclude(
-        state__in=[Job.State.FAILED, Job.State.CANCELLED]
-    )
     if idempotency_key:
         existing = Job.objects.filter(
             organization=organization, idempotency_key=idempotency_key
         ).first()
-        if existing is not None:
+        if existing is not None and not _idempotency_key_release(existing):
             return _idempotent_replay(existing, kind, params), False
     if request_key:
+        reusable = Job.objects.filter(organization=organization).filter(job_healthy_q())
         if reuse_since is not None:
             reusable = reusable.filter(created_at__gte=reuse_since)
         existing = reusable.filter(kind=kind, request_key=request_key).first()
@@ -101,6 +128,23 @@ def _current_request_id() -> str:
     return current_request_id.get()[:64]
 
 
+def _idempotency_key_release(existing: Job) -> bool:
+    """Free the key of a job that failed before it ever ran (the broker refused it).
+
+    The client was answered 503, not "accepted": its retry must run, not get the dead
+    job back. Returns True if the key was released (compare-and-set on the failed job).
+    """
+    if existing.state != Job.State.FAILED or existing.attempts:
+        return False
+    if (existing.error or {}).get("code") != BrokerUnavailable.code:
+        return False
+    return bool(
+        Job.objects.filter(pk=existing.pk, state=Job.State.FAILED, attempts=0).update(
+            idempotency_key=""
+        )
+    )
+
+
 def _idempotent_replay(existing: Job, kind: str, params: dict) -> Job:
     """The job an Idempotency-Key already names, if the request really is the same.
 
@@ -127,8 +171,9 @@ def job_enqueue(job: Job) -> None:
 
     def send() -> None:
         try:
-            result = job_task_for(job.kind).apply_async(
-                args=[str(job.pk)],
+            result = job_message_send(
+                job.kind,
+                str(job.pk),
                 retry=True,
                 retry_policy=settings.CELERY_PUBLISH_RETRY_POLICY,
             )
@@ -136,80 +181,185 @@ def job_enqueue(job: Job) -> None:
             log.error("broker_unavailable", job_id=str(job.pk), error=str(exc))
             job_fail(job, "broker_unavailable", "The task queue is unavailable; retry later.")
             raise BrokerUnavailable() from exc
+        Job.objects.filter(pk=job.pk).update(sent_at=timezone.now())
         Job.objects.filter(pk=job.pk, celery_task_id="").update(celery_task_id=result.id or "")
 
     transaction.on_commit(send, robust=False)
 
 
-def job_claim(job_id) -> Job | None:
-    """Move a queued job to running; None if someone else has it or it is over."""
+# Errors of a database that is unreachable or restarting (failover, a killed backend).
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+def with_database_retry(action: Callable[[], T], *, what: str) -> T:
+    """Run ``action``, retrying with backoff while the database is unreachable.
+
+    Used around claims: a worker that meets a failover keeps its message (not acked)
+    and tries again for up to JOB_DATABASE_RETRY_SECONDS, reconnecting each time;
+    past that the error propagates and the task is retried later by Celery.
+    """
+    deadline = time.monotonic() + settings.JOB_DATABASE_RETRY_SECONDS
+    delay = 0.25
+    while True:
+        try:
+            return action()
+        except DATABASE_DOWN as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("database_retry", what=what, error=str(exc)[:200], delay=delay)
+            connection.close()  # the next attempt opens a fresh connection
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _claimable_q(now) -> Q:
+    return Q(state=Job.State.QUEUED) | Q(state=Job.State.RUNNING, lease_expires_at__lt=now)
+
+
+def _claim_once(job_id, worker: str) -> Job | None:
     now = timezone.now()
-    claimed = Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
-        state=Job.State.RUNNING, started_at=now, progress=0
-    )
+    claim = {
+        "state": Job.State.RUNNING,
+        "started_at": now,
+        "progress": 0,
+        "worker": worker,
+        "lease_expires_at": lease_expiry(),
+        "attempts": F("attempts") + 1,
+    }
+    jobs = Job.objects.filter(pk=job_id)
+    max_attempts = settings.JOB_MAX_ATTEMPTS
+    claimed = jobs.filter(_claimable_q(now), attempts__lt=max_attempts).update(**claim)
     if not claimed:
-        return None
-    job = Job.objects.select_related("organization").get(pk=job_id)
-    Job.objects.filter(pk=job_id).update(attempts=job.attempts + 1)
-    job.attempts += 1
-    return job
+        current = jobs.first()
+        if current is None or current.is_finished:
+            return None
+        lapsed = current.state == Job.State.QUEUED or (
+            current.lease_expires_at is not None and current.lease_expires_at < now
+        )
+        if current.state == Job.State.RUNNING and lease_holder_is_dead(current.worker):
+            # Its holder died on this host (the OOM killer): no need to wait for the lease.
+            lapsed = True
+            if current.attempts < max_attempts:
+                claimed = jobs.filter(state=Job.State.RUNNING, worker=current.worker).update(
+                    **claim
+                )
+        if not claimed:
+            if lapsed and current.attempts >= max_attempts:
+                _job_fail_worker_lost(current)
+            return None
+    return jobs.select_related("organization").get()
+
+
+def job_claim(job_id, *, worker: str | None = None) -> Job | None:
+    """Take a job for this worker: a queued one, or a running one whose lease lapsed.
+
+    None if another worker holds it, it is finished, or its attempts are spent (it is
+    then failed with ``worker_lost``). One compare-and-set update claims, stamps a new
+    worker token and lease, and counts the attempt.
+    """
+    worker = worker or worker_token()
+    return with_database_retry(lambda: _claim_once(job_id, worker), what="job_claim")
 
 
 def job_claim_batch(kind: str, limit: int) -> list[Job]:
     """Claim up to ``limit`` queued jobs of one kind, oldest first, skipping locked rows."""
-    with transaction.atomic():
-        candidates = list(
-            Job.objects.select_for_update(skip_locked=True)
-            .filter(kind=kind, state=Job.State.QUEUED)
-            .order_by("created_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        claimed = []
-        for pk in candidates:
-            job = job_claim(pk)
-            if job is not None:
-                claimed.append(job)
-    return claimed
+
+    def claim() -> list[Job]:
+        worker = worker_token()
+        with transaction.atomic():
+            candidates = list(
+                Job.objects.select_for_update(skip_locked=True)
+                .filter(kind=kind, state=Job.State.QUEUED)
+                .order_by("created_at")
+                .values_list("pk", flat=True)[:limit]
+            )
+            claimed = []
+            for pk in candidates:
+                job = _claim_once(pk, worker)
+                if job is not None:
+                    claimed.append(job)
+        return claimed
+
+    return with_database_retry(claim, what="job_claim_batch")
 
 
 def job_progress(job: Job, progress: int) -> None:
-    """Record progress; raise JobCancelled if the client cancelled meanwhile."""
+    """Record progress; raise JobCancelled if the job is no longer this worker's
+    (the client cancelled it, or its lease lapsed and another worker claimed it)."""
     progress = max(0, min(99, int(progress)))
-    updated = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(progress=progress)
-    if not updated:
+    held = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING)
+    if job.worker:
+        held = held.filter(worker=job.worker)
+    if not held.update(progress=progress):
         raise JobCancelled(str(job.pk))
     job.progress = progress
 
 
+@contextmanager
+def job_result_write(job: Job | None):
+    """The fence around a job's result: one transaction in which the job row is locked
+    and still held by this worker's token. Write the result rows and call job_succeed
+    inside it; a worker that lost the job gets JobCancelled and writes nothing, so a job
+    has exactly one forecast run, model version or dispatch result however often it ran.
+    ``job=None`` (commands, benchmarks) is a plain transaction.
+    """
+    with transaction.atomic():
+        if job is not None:
+            held = Job.objects.select_for_update().filter(pk=job.pk, state=Job.State.RUNNING)
+            if job.worker:
+                held = held.filter(worker=job.worker)
+            if not held.exists():
+                raise JobCancelled(str(job.pk))
+        yield
+
+
 def job_succeed(job: Job, result: dict) -> bool:
-    done = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
+    held = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING)
+    if job.worker:
+        held = held.filter(worker=job.worker)
+    done = held.update(
         state=Job.State.SUCCEEDED,
         progress=100,
         result=result,
         error=None,
         finished_at=timezone.now(),
+        lease_expires_at=None,
     )
-    job.state, job.result, job.progress = Job.State.SUCCEEDED, result, 100
     if done:
         metrics.job_finished(job)
+        job.state, job.result, job.progress = Job.State.SUCCEEDED, result, 100
     return bool(done)
 
 
 def job_fail(job: Job, code: str, message: str, details: dict | None = None) -> bool:
+    """Fail an unfinished job. A job this worker claimed (``job.worker`` set) is failed
+    only while it still carries that token: a worker never fails a job it lost."""
     error = {"code": code, "message": message, "details": details or {}}
-    done = Job.objects.filter(pk=job.pk, state__in=[Job.State.QUEUED, Job.State.RUNNING]).update(
-        state=Job.State.FAILED, error=error, finished_at=timezone.now()
+    unfinished = Job.objects.filter(pk=job.pk, state__in=[Job.State.QUEUED, Job.State.RUNNING])
+    if job.worker:
+        unfinished = unfinished.filter(worker=job.worker)
+    done = unfinished.update(
+        state=Job.State.FAILED, error=error, finished_at=timezone.now(), lease_expires_at=None
     )
-    job.state, job.error = Job.State.FAILED, error
     if done:
         metrics.job_finished(job)
+        job.state, job.error = Job.State.FAILED, error
     return bool(done)
+
+
+def _job_fail_worker_lost(job: Job) -> bool:
+    return job_fail(
+        job,
+        "worker_lost",
+        f"No worker finished the job in {job.attempts} attempts.",
+        {"attempts": job.attempts},
+    )
 
 
 def job_cancel(job: Job) -> bool:
     cancelled = Job.objects.filter(
         pk=job.pk, state__in=[Job.State.QUEUED, Job.State.RUNNING]
-    ).update(state=Job.State.CANCELLED, finished_at=timezone.now())
+    ).update(state=Job.State.CANCELLED, finished_at=timezone.now(), lease_expires_at=None)
     if cancelled:
         job.refresh_from_db()
         metrics.job_finished(job)
@@ -217,8 +367,14 @@ def job_cancel(job: Job) -> bool:
 
 
 def job_requeue_for_retry(job: Job) -> bool:
+    """Put a job this worker holds back in the queue (its retry message is on its way)."""
+    held = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING)
+    if job.worker:
+        held = held.filter(worker=job.worker)
     return bool(
-        Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(state=Job.State.QUEUED)
+        held.update(
+            state=Job.State.QUEUED, worker="", lease_expires_at=None, sent_at=timezone.now()
+        )
     )
 
 
@@ -233,63 +389,160 @@ def job_log_context(job: Job) -> dict:
 
 
 def job_run(task, job_id: str, work: Callable[[Job], dict]) -> None:
-    """The body every job task shares: claim, work, record the outcome, retry bugs.
+    """The body every job task shares: claim, work under a lease, record the outcome.
 
     ``work`` returns the job's result dict or raises a DomainError for a failure the
-    client caused. Anything else is retried until ``JOB_MAX_ATTEMPTS``.
+    client caused; a ``work`` that writes result rows does so inside
+    ``job_result_write`` and calls job_succeed there. Anything else is retried until
+    ``JOB_MAX_ATTEMPTS``. A database outage at the claim retries the message (it is not
+    acked as done); one during the work leaves the job to its lease: it lapses and
+    the watchdog hands the job to a worker again.
     """
-    job = job_claim(job_id)
+    try:
+        job = job_claim(job_id)
+    except DATABASE_DOWN as exc:
+        raise task.retry(exc=exc, countdown=5, max_retries=None) from exc
     if job is None:
         log.info("job_not_claimable", job_id=job_id)
         return
     structlog.contextvars.bind_contextvars(**job_log_context(job))
-    try:
-        result = work(job)
-    except JobCancelled:
-        log.info("job_cancelled", job_id=job_id)
-        return
-    except errors.DomainError as exc:
-        job_fail(job, exc.code, exc.message, exc.details)
-        log.info("job_failed", code=exc.code, message=exc.message)
-        return
-    except SoftTimeLimitExceeded:
-        job_fail(job, "time_limit", "The job ran past its time limit.")
-        return
-    except Exception as exc:
-        log.exception("job_error", attempts=job.attempts)
-        if job.attempts < settings.JOB_MAX_ATTEMPTS and job_requeue_for_retry(job):
-            metrics.JOB_RETRIES.labels(kind=job.kind).inc()
-            raise task.retry(exc=exc, countdown=2**job.attempts, max_retries=None) from exc
-        job_fail(job, "internal_error", f"The job failed after {job.attempts} attempts: {exc}")
-        return
-    job_succeed(job, result)
+    with JobLease([job]):
+        try:
+            result = work(job)
+            if job.state != Job.State.SUCCEEDED:
+                with job_result_write(job):
+                    job_succeed(job, result)
+        except JobCancelled:
+            log.info("job_cancelled_or_lost", job_id=job_id)
+            return
+        except errors.DomainError as exc:
+            job_fail(job, exc.code, exc.message, exc.details)
+            log.info("job_failed", code=exc.code, message=exc.message)
+            return
+        except SoftTimeLimitExceeded:
+            job_fail(job, "time_limit", "The job ran past its time limit.")
+            return
+        except DATABASE_DOWN:
+            log.exception("job_database_lost", attempts=job.attempts)
+            return  # the lease lapses; the watchdog requeues it once the database is back
+        except Exception as exc:
+            log.exception("job_error", attempts=job.attempts)
+            if job.attempts < settings.JOB_MAX_ATTEMPTS and job_requeue_for_retry(job):
+                metrics.JOB_RETRIES.labels(kind=job.kind).inc()
+                raise task.retry(exc=exc, countdown=2**job.attempts, max_retries=None) from exc
+            job_fail(job, "internal_error", f"The job failed after {job.attempts} attempts: {exc}")
+            return
     log.info("job_succeeded")
 
 
 def job_resend(job: Job) -> None:
     """Send the job's task again, now (claiming makes a duplicate message harmless)."""
-    job_task_for(job.kind).apply_async(args=[str(job.pk)])
+    job_message_send(job.kind, str(job.pk))
+    Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(sent_at=timezone.now())
 
 
-def jobs_recover_stale(*, queued_for: timedelta, running_for: timedelta) -> list[Job]:
-    """Find work that fell through the cracks and make it runnable again.
+def _resend(jobs: list[Job]) -> list[Job]:
+    """Re-send ``jobs`` (queued), one message per registry batch of each kind."""
+    sent = []
+    by_kind: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_kind.setdefault(job.kind, []).append(job)
+    for kind, group in by_kind.items():
+        per_message = job_jobs_per_message(kind)
+        for index, job in enumerate(group):
+            try:
+                if index % per_message == 0:
+                    job_resend(job)
+                else:  # answered by the message of its batch
+                    Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(
+                        sent_at=timezone.now()
+                    )
+            except (KombuOperationalError, ConnectionError, OSError) as exc:
+                log.warning("job_resend_failed", job_id=str(job.pk), error=str(exc)[:200])
+                return sent  # the broker is away; the next watchdog run tries again
+            sent.append(job)
+    return sent
 
-    Queued jobs whose message was lost (a broker restarted without persistence) are
-    sent again; duplicates are harmless because claiming is a compare-and-set. Jobs
-    left "running" by a worker that died past the time limit go back to queued (and
-    are sent), or fail once their attempts are spent. Returns the jobs sent again.
+
+def jobs_watchdog_run() -> dict:
+    """Make every unfinished job runnable again within a minute of a fault.
+
+    1. Running jobs whose lease lapsed (their worker was killed) go back to queued and
+       are re-sent, or fail with ``worker_lost`` once their attempts are spent.
+    2. If the broker came back empty (jobs/broker.py), every queued job is re-sent.
+    3. A queued job whose last message is older than JOB_RESEND_SECONDS is re-sent if
+       its queue in the broker is empty (its message is gone), and in any case once it
+       is older than JOB_RESEND_MAX_SECONDS.
+
+    Returns counts per rule. Duplicate messages are harmless: claims compare-and-set.
     """
     now = timezone.now()
-    for job in Job.objects.filter(state=Job.State.RUNNING, started_at__lt=now - running_for):
+    requeued, failed = [], 0
+    lapsed = Job.objects.filter(state=Job.State.RUNNING).filter(
+        Q(lease_expires_at__lt=now)
+        | Q(lease_expires_at__isnull=True, started_at__lt=now - _lease())  # claimed before leases
+    )
+    for job in lapsed:
         if job.attempts >= settings.JOB_MAX_ATTEMPTS:
-            job_fail(job, "worker_lost", f"No worker finished the job in {job.attempts} attempts.")
-        else:
-            job_requeue_for_retry(job)
-    stale = Job.objects.filter(state=Job.State.QUEUED, created_at__lt=now - queued_for)
-    resend = list(stale.order_by("created_at")[:500])
-    for job in resend:
-        job_resend(job)
-    return resend
+            failed += _job_fail_worker_lost(job)
+            continue
+        moved = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING, worker=job.worker).update(
+            state=Job.State.QUEUED, worker="", lease_expires_at=None
+        )
+        if moved:
+            requeued.append(job)
+    if requeued:
+        log.warning("jobs_lease_lapsed", jobs=[str(job.pk) for job in requeued])
+
+    queued = Job.objects.filter(state=Job.State.QUEUED).order_by("created_at")
+    app = _celery_app()
+    broker_emptied = app is not None and broker_lost_messages(app)
+    if broker_emptied:
+        due = list(queued[:MAX_RESEND])
+        log.warning("broker_lost_messages", queued=len(due))
+    else:
+        due = list(queued.filter(pk__in=[j.pk for j in requeued])) + _queued_without_message(
+            queued, now, app
+        )
+    resent = _resend(due)
+    return {
+        "lease_lapsed": len(requeued),
+        "worker_lost": failed,
+        "broker_emptied": bool(broker_emptied),
+        "resent": len(resent),
+    }
+
+
+MAX_RESEND = 2000  # per watchdog run; the next run takes the rest
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.JOB_LEASE_SECONDS)
+
+
+def _queued_without_message(queued, now, app) -> list[Job]:
+    quiet = queued.filter(
+        Q(sent_at__isnull=True, created_at__lt=now - timedelta(seconds=settings.JOB_RESEND_SECONDS))
+        | Q(sent_at__lt=now - timedelta(seconds=settings.JOB_RESEND_SECONDS))
+    )
+    overdue_before = now - timedelta(seconds=settings.JOB_RESEND_MAX_SECONDS)
+    due, depth_of = [], {}
+    for job in quiet[:MAX_RESEND]:
+        if (job.sent_at or job.created_at) < overdue_before:
+            due.append(job)
+            continue
+        kind = job.kind
+        if kind not in depth_of:
+            depth_of[kind] = broker_queue_depth(app, job_queue_for(kind)) if app else None
+        if depth_of[kind] == 0:
+            due.append(job)  # nothing waits in its queue: its message is gone
+    return due
+
+
+def _celery_app():
+    """The Celery app the registered tasks belong to (None before any is registered)."""
+    kinds = job_kinds_registered()
+    return job_task_for(next(iter(kinds))).app if kinds else None
 
 
 def jobs_purge_finished(*, older_than: timedelta) -> int:

@@ -6,20 +6,19 @@ import structlog
 from celery import shared_task
 from django.conf import settings
 
-from jobs.services import jobs_purge_finished, jobs_recover_stale
+from jobs.services import jobs_purge_finished, jobs_watchdog_run
 
 log = structlog.get_logger(__name__)
 
 
-@shared_task
-def jobs_recover() -> int:
-    """Beat: re-send lost messages and free jobs whose worker died."""
-    resent = jobs_recover_stale(
-        queued_for=timedelta(minutes=10),
-        running_for=timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 300),
-    )
-    log.info("jobs_recovered", resent=len(resent))
-    return len(resent)
+@shared_task(ignore_result=True, expires=60)
+def jobs_recover() -> dict:
+    """Beat (every JOB_WATCHDOG_SECONDS): the watchdog of jobs/services.py requeues jobs
+    whose lease lapsed and re-sends queued jobs whose message is gone."""
+    counts = jobs_watchdog_run()
+    if counts["lease_lapsed"] or counts["resent"] or counts["worker_lost"]:
+        log.info("jobs_recovered", **counts)
+    return counts
 
 
 @shared_task

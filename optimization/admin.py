@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 
+from audit.admin import AuditedModelAdmin
 from optimization.fleet import penalty_order_complaint_after
 from optimization.models import DispatchRun, EnergyMix, GenerationSource, StorageUnit
 
@@ -17,7 +18,7 @@ class _FleetItemForm(forms.ModelForm):
 
 
 @admin.register(GenerationSource)
-class GenerationSourceAdmin(admin.ModelAdmin):
+class GenerationSourceAdmin(AuditedModelAdmin):
     form = _FleetItemForm
     list_display = (
         "city", "name", "kind", "capacity_mw", "marginal_cost", "co2_t_per_mwh", "renewable",
@@ -43,7 +44,7 @@ class GenerationSourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(StorageUnit)
-class StorageUnitAdmin(admin.ModelAdmin):
+class StorageUnitAdmin(AuditedModelAdmin):
     form = _FleetItemForm
     list_display = (
         "city", "name", "power_mw", "energy_mwh", "charge_efficiency", "discharge_efficiency",

@@ -12,6 +12,7 @@ import numpy as np
 from django.db import IntegrityError, transaction
 
 import errors
+from audit.services import audit_record
 from optimization.dispatch_inputs import source_spec, storage_spec
 from optimization.lp import Policy, penalty_order_validate
 from optimization.models import GenerationSource, StorageUnit
@@ -224,22 +225,28 @@ def _name_conflict(instance) -> errors.Conflict:
     )
 
 
+def _audited(action: str, item, data: dict):
+    audit_record(f"{item._meta.model_name}.{action}", item, details={"fields": sorted(data)})
+    return item
+
+
 def source_create(*, city, data: dict) -> GenerationSource:
-    return _fleet_item_save(GenerationSource(city=city), data)
+    return _audited("create", _fleet_item_save(GenerationSource(city=city), data), data)
 
 
 def source_update(source: GenerationSource, data: dict) -> GenerationSource:
-    return _fleet_item_save(source, data)
+    return _audited("change", _fleet_item_save(source, data), data)
 
 
 def storage_create(*, city, data: dict) -> StorageUnit:
-    return _fleet_item_save(StorageUnit(city=city), data)
+    return _audited("create", _fleet_item_save(StorageUnit(city=city), data), data)
 
 
 def storage_update(unit: StorageUnit, data: dict) -> StorageUnit:
-    return _fleet_item_save(unit, data)
+    return _audited("change", _fleet_item_save(unit, data), data)
 
 
 def fleet_item_delete(item: GenerationSource | StorageUnit) -> None:
     """Remove a source or storage unit; past energy-mix rows keep its name."""
+    audit_record(f"{item._meta.model_name}.delete", item)
     item.delete()

@@ -9,10 +9,18 @@ import time
 import numpy as np
 from django.db import transaction
 
+from audit.services import audit_record
 from errors import NotFound, Unprocessable
 from forecasts.models import ForecastRun
 from jobs.models import Job
-from jobs.services import job_create, job_enqueue, job_progress, request_key_for
+from jobs.services import (
+    job_create,
+    job_enqueue,
+    job_progress,
+    job_result_write,
+    job_succeed,
+    request_key_for,
+)
 from optimization.dispatch_inputs import (
     DispatchInputs,
     dispatch_inputs_build,
@@ -112,6 +120,12 @@ def dispatch_run_create(
                 forecast_run=forecast_run, job=job, mode=mode, policy=policy
             )
         if created:
+            audit_record(
+                "dispatch.create",
+                dispatch_run,
+                user=user,
+                details={"job": str(job.pk), "mode": mode},
+            )
             job_enqueue(job)
     return dispatch_run, job
 
@@ -160,12 +174,17 @@ def dispatch_run_execute(dispatch_run: DispatchRun, job: Job | None = None) -> D
             details={"dispatch": dispatch_run.pk, "constraints": solution.conflicts},
         )
     rows = _mix_rows(dispatch_run, inputs, solution)
-    with transaction.atomic():
+    # The energy mix and the job's success commit together, and only while this worker
+    # still holds the job (jobs/services.py, job_result_write): a job killed mid-solve
+    # and run again never leaves two solves' rows.
+    with job_result_write(job):
         EnergyMix.objects.filter(dispatch_run=dispatch_run).delete()
         EnergyMix.objects.bulk_create(rows, batch_size=2000)
         _totals_apply(dispatch_run, inputs, solution)
         dispatch_run.build_seconds = build_seconds
         dispatch_run.save()
+        if job is not None:
+            job_succeed(job, {"dispatch": dispatch_run.pk})
     return dispatch_run
 
 

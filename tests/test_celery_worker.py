@@ -55,9 +55,8 @@ def test_a_broker_outage_gives_503_and_a_visible_failed_job(owner_client, city_w
         app._pool = None  # forget pooled connections so the next publish dials `url`
         app.amqp._producer_pool = None
 
-    use_broker("redis://127.0.0.1:9/0")  # nothing listens on the discard port
-    try:
-        response = owner_client.post(
+    def post():
+        return owner_client.post(
             "/api/v1/forecasts/",
             {
                 "city": city_with_history.pk,
@@ -65,10 +64,22 @@ def test_a_broker_outage_gives_503_and_a_visible_failed_job(owner_client, city_w
                 "horizon_hours": 6,
             },
             format="json",
+            HTTP_IDEMPOTENCY_KEY="retry-me",
         )
+
+    use_broker("redis://127.0.0.1:9/0")  # nothing listens on the discard port
+    try:
+        response = post()
     finally:
         use_broker(saved_url)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "broker_unavailable"
     job = Job.objects.get()
     assert job.state == Job.State.FAILED and job.error["code"] == "broker_unavailable"
+
+    # Issue 10: the key was not captured by the job that never ran: the retry runs.
+    retry = post()
+    assert retry.status_code == 202, retry.content
+    assert retry.json()["job"]["id"] != str(job.pk)
+    assert retry.json()["job"]["state"] == "queued"
+    assert post().json()["job"]["id"] == retry.json()["job"]["id"]  # and is then kept

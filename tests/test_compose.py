@@ -27,7 +27,7 @@ def test_nginx_is_the_only_way_to_the_web_replicas():
     services = yaml.safe_load(COMPOSE.read_text())["services"]
     web = services["web"]
     assert "ports" not in web and web["deploy"]["replicas"] == 3
-    assert "deploy/gunicorn_metrics.py" in web["command"]
+    assert "deploy/gunicorn.conf.py" in web["command"]
     assert web["environment"]["PROMETHEUS_MULTIPROC_DIR"] in web["tmpfs"]
     mounts = " ".join(services["nginx"]["volumes"])
     assert "deploy/nginx/energy-forecast.conf:/etc/nginx/conf.d/default.conf" in mounts

@@ -71,3 +71,32 @@ def test_celery_hands_its_logging_to_the_django_configuration():
     from energy_site.worker import logging_from_settings
 
     assert logging_from_settings in [ref() for _, ref in setup_logging.receivers]
+
+
+def test_each_task_starts_with_a_fresh_log_context_carrying_its_job(db):
+    """Issue 10: a forecast batch's lines carried the previous dispatch job's job_id."""
+    import structlog
+    from celery.signals import task_prerun
+
+    from jobs.tasks import jobs_recover
+    from optimization.tasks import optimize_dispatch
+
+    seen = []
+
+    def record(**_):
+        seen.append(structlog.contextvars.get_contextvars())
+
+    task_prerun.connect(record)  # runs after the site's receiver, which connected first
+    try:
+        structlog.contextvars.bind_contextvars(job_id="previous-job", job_kind="optimize")
+        optimize_dispatch.apply(args=["7a737424-718a-4e5b-a1d2-2966b7897673"])
+        assert structlog.contextvars.get_contextvars() == {}  # cleared after the task
+        structlog.contextvars.bind_contextvars(job_id="previous-job", job_kind="optimize")
+        jobs_recover.apply()
+    finally:
+        task_prerun.disconnect(record)
+        structlog.contextvars.clear_contextvars()
+    first, second = seen
+    assert first["job_id"] == "7a737424-718a-4e5b-a1d2-2966b7897673"
+    assert first["task"] == "optimization.tasks.optimize_dispatch" and "job_kind" not in first
+    assert "job_id" not in second and second["task"] == "jobs.tasks.jobs_recover"

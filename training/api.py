@@ -30,7 +30,11 @@ class ModelVersionsApi(APIView):
         operation_id="v1_models_list",
         parameters=[
             *PAGE_PARAMETERS,
-            OpenApiParameter("city", int, description="only this city's versions"),
+            OpenApiParameter(
+                "city",
+                {"type": "integer", "minimum": 1},
+                description="only this city's versions",
+            ),
         ],
         responses=paginated(ModelVersionListSerializer, "PaginatedModelVersionListList"),
     )

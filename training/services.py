@@ -12,11 +12,19 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from audit.services import audit_record
 from cities.models import City
 from cities.selectors import observation_frame_for_city
 from errors import Conflict, NotFound, Unprocessable
 from jobs.models import Job
-from jobs.services import job_create, job_enqueue, job_progress, request_key_for
+from jobs.services import (
+    job_create,
+    job_enqueue,
+    job_progress,
+    job_result_write,
+    job_succeed,
+    request_key_for,
+)
 from training.artifacts import artifact_save
 from training.backtest import (
     MIN_TRAINING_DAYS,
@@ -53,6 +61,7 @@ def training_job_start(*, city: City, user, idempotency_key: str = "") -> Job:
         idempotency_key=idempotency_key,
     )
     if created:
+        audit_record("city.train", city, user=user, details={"job": str(job.pk)})
         job_enqueue(job)
     return job
 
@@ -201,7 +210,10 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
     selected = evaluation.selected(evaluation.primary_variant())
     demand_index = history["demand_mw"].dropna().index
 
-    with transaction.atomic():
+    # The version, its artifact, its promotion and the job's success commit together, and
+    # only while this worker still holds the job (jobs/services.py, job_result_write): a
+    # job killed and run again never registers a second version.
+    with job_result_write(job):
         City.objects.select_for_update().filter(pk=city.pk).first()  # serialise version numbers
         latest = ModelVersion.objects.filter(city=city).aggregate(v=Max("version"))["v"] or 0
         model_version = ModelVersion.objects.create(
@@ -220,24 +232,27 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
             job=job,
         )
         artifact_save(model_version, deployed)
-    if comparison is None:
-        model_version.promotion_note = "First model of the city: promoted."
-        model_version_promote(model_version)
-    elif comparison["challenger_wins"]:
-        verb = "Refresh of" if comparison["refresh"] else "Beat"
-        relation = "=" if comparison["refresh"] else "<"
-        model_version.promotion_note = (
-            f"{verb} v{comparison['champion_version']} on the same backtest window: MAPE "
-            f"{comparison['challenger_mape']:.3f} % {relation} {comparison['champion_mape']:.3f} %."
-        )
-        model_version_promote(model_version)
-    else:
-        model_version.promotion_note = (
-            f"Kept as candidate: MAPE {comparison['challenger_mape']:.3f} % does not beat "
-            f"active v{comparison['champion_version']} ({comparison['champion_mape']:.3f} %) "
-            "on the same backtest window."
-        )
-        model_version.save(update_fields=["promotion_note"])
+        if comparison is None:
+            model_version.promotion_note = "First model of the city: promoted."
+            model_version_promote(model_version)
+        elif comparison["challenger_wins"]:
+            verb = "Refresh of" if comparison["refresh"] else "Beat"
+            relation = "=" if comparison["refresh"] else "<"
+            model_version.promotion_note = (
+                f"{verb} v{comparison['champion_version']} on the same backtest window: MAPE "
+                f"{comparison['challenger_mape']:.3f} % {relation} "
+                f"{comparison['champion_mape']:.3f} %."
+            )
+            model_version_promote(model_version)
+        else:
+            model_version.promotion_note = (
+                f"Kept as candidate: MAPE {comparison['challenger_mape']:.3f} % does not beat "
+                f"active v{comparison['champion_version']} ({comparison['champion_mape']:.3f} %) "
+                "on the same backtest window."
+            )
+            model_version.save(update_fields=["promotion_note"])
+        if job is not None:
+            job_succeed(job, {"model_version": model_version.pk})
     TRAINING_SECONDS.observe(time.perf_counter() - started)
     log.info(
         "model_trained",
@@ -269,6 +284,9 @@ def model_version_promote(model_version: ModelVersion) -> ModelVersion:
         model_version.promoted_at = timezone.now()
         model_version.save(update_fields=["status", "promoted_at", "promotion_note"])
         city_active_model_refresh(city_id=model_version.city_id)
+        audit_record(
+            "model_version.promote", model_version, details={"version": model_version.version}
+        )
     return model_version
 
 

@@ -346,6 +346,8 @@ def stack(tmp_path_factory):
                 [
                     str(bin_dir / "gunicorn"),
                     "energy_site.wsgi",
+                    # Sync workers with the metrics hooks only, not deploy/gunicorn.conf.py:
+                    # the slow-client test shows what nginx spares the weakest backend.
                     "-c",
                     "deploy/gunicorn_metrics.py",
                     "--bind",

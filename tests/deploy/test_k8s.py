@@ -63,7 +63,7 @@ def test_web_has_three_replicas_the_seeds_resources_and_both_probes():
     assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
     assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     assert {"name": "http", "containerPort": 8000} in container["ports"]
-    assert "deploy/gunicorn_metrics.py" in container["command"]
+    assert "deploy/gunicorn.conf.py" in container["command"]
     multiproc = {e["name"]: e["value"] for e in container["env"]}["PROMETHEUS_MULTIPROC_DIR"]
     assert multiproc in [m["mountPath"] for m in container["volumeMounts"]]
 

@@ -1,4 +1,4 @@
-"""The beat tasks: day-ahead scheduling, recovery of stale jobs, cleanup."""
+"""The beat tasks: day-ahead scheduling and cleanup (the watchdog: tests/jobs/test_leases.py)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +12,6 @@ from jobs.services import (
     job_create,
     job_succeed,
     jobs_purge_finished,
-    jobs_recover_stale,
 )
 
 pytestmark = pytest.mark.django_db
@@ -37,26 +36,6 @@ def test_inactive_cities_are_not_scheduled(city):
 
 def _job(org):
     return job_create(organization=org, user=None, kind="forecast", params={})[0]
-
-
-def test_stale_jobs_are_recovered(org, settings):
-    settings.JOB_MAX_ATTEMPTS = 2
-    old = timezone.now() - timedelta(hours=3)
-    lost = _job(org)
-    fresh = _job(org)
-    stuck = job_claim(_job(org).pk)
-    exhausted = job_claim(_job(org).pk)
-    Job.objects.filter(pk=exhausted.pk).update(attempts=2)
-    Job.objects.filter(pk__in=[lost.pk, stuck.pk, exhausted.pk]).update(created_at=old)
-    Job.objects.filter(pk__in=[stuck.pk, exhausted.pk]).update(started_at=old)
-
-    found = jobs_recover_stale(queued_for=timedelta(minutes=10), running_for=timedelta(hours=1))
-
-    resend = {job.pk for job in found}
-    assert lost.pk in resend and stuck.pk in resend and fresh.pk not in resend
-    assert Job.objects.get(pk=stuck.pk).state == Job.State.QUEUED
-    failed = Job.objects.get(pk=exhausted.pk)
-    assert failed.state == Job.State.FAILED and failed.error["code"] == "worker_lost"
 
 
 def test_old_finished_jobs_are_purged_and_live_ones_kept(org):
