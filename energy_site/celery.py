@@ -23,19 +23,16 @@ app.autodiscover_tasks()
 
 
 @task_prerun.connect
-def task_log_context_bind(task_id=None, task=None, args=None, kwargs=None, **_):
-    """Start every task with a fresh structlog context: its own task id, name and job.
+def task_log_context_bind(task_id=None, task=None, **_):
+    """Start every task with a fresh structlog context: its own task id and name.
 
-    A pool process runs task after task; context bound by one (jobs/services.py binds
-    the job it claimed) must never leak into the next one's log lines. Every job task
-    takes the job's id as its first argument (jobs/registry.py).
+    A pool process runs task after task; context bound by one must never leak into the
+    next one's log lines. The job a task works on is bound by jobs/services.py:job_run
+    once it is claimed (id, kind, organisation, the request that created it); a forecast
+    batch binds each of its jobs around that job's lines (forecasts/batch.py).
     """
     structlog.contextvars.clear_contextvars()
-    context = {"task_id": task_id, "task": getattr(task, "name", None)}
-    job_id = (args[0] if args else None) or (kwargs or {}).get("job_id")
-    if isinstance(job_id, str):
-        context["job_id"] = job_id
-    structlog.contextvars.bind_contextvars(**context)
+    structlog.contextvars.bind_contextvars(task_id=task_id, task=getattr(task, "name", None))
 
 
 @task_postrun.connect

@@ -326,8 +326,8 @@ def job_succeed(job: Job, result: dict) -> bool:
         lease_expires_at=None,
     )
     if done:
-        metrics.job_finished(job)
         job.state, job.result, job.progress = Job.State.SUCCEEDED, result, 100
+        metrics.job_finished(job)
     return bool(done)
 
 
@@ -342,8 +342,8 @@ def job_fail(job: Job, code: str, message: str, details: dict | None = None) -> 
         state=Job.State.FAILED, error=error, finished_at=timezone.now(), lease_expires_at=None
     )
     if done:
-        metrics.job_finished(job)
         job.state, job.error = Job.State.FAILED, error
+        metrics.job_finished(job)
     return bool(done)
 
 

@@ -73,23 +73,33 @@ def test_celery_hands_its_logging_to_the_django_configuration():
     assert logging_from_settings in [ref() for _, ref in setup_logging.receivers]
 
 
-def test_each_task_starts_with_a_fresh_log_context_carrying_its_job(db):
+def test_each_task_starts_with_a_fresh_log_context_carrying_its_job(db, org, monkeypatch):
     """Issue 10: a forecast batch's lines carried the previous dispatch job's job_id."""
     import structlog
     from celery.signals import task_prerun
 
+    import jobs.services
+    from jobs.services import job_create
     from jobs.tasks import jobs_recover
-    from optimization.tasks import optimize_dispatch
+    from training.tasks import train_model
 
-    seen = []
+    seen, at_failure = [], []
 
     def record(**_):
         seen.append(structlog.contextvars.get_contextvars())
 
+    real_fail = jobs.services.job_fail
+
+    def fail_and_record(*args, **kwargs):
+        at_failure.append(structlog.contextvars.get_contextvars())
+        return real_fail(*args, **kwargs)
+
+    monkeypatch.setattr(jobs.services, "job_fail", fail_and_record)
+    job, _ = job_create(organization=org, user=None, kind="train", params={"city": None})
     task_prerun.connect(record)  # runs after the site's receiver, which connected first
     try:
         structlog.contextvars.bind_contextvars(job_id="previous-job", job_kind="optimize")
-        optimize_dispatch.apply(args=["7a737424-718a-4e5b-a1d2-2966b7897673"])
+        train_model.apply(args=[str(job.pk)])  # its city is gone: the job fails
         assert structlog.contextvars.get_contextvars() == {}  # cleared after the task
         structlog.contextvars.bind_contextvars(job_id="previous-job", job_kind="optimize")
         jobs_recover.apply()
@@ -97,6 +107,8 @@ def test_each_task_starts_with_a_fresh_log_context_carrying_its_job(db):
         task_prerun.disconnect(record)
         structlog.contextvars.clear_contextvars()
     first, second = seen
-    assert first["job_id"] == "7a737424-718a-4e5b-a1d2-2966b7897673"
-    assert first["task"] == "optimization.tasks.optimize_dispatch" and "job_kind" not in first
+    assert first["task"] == "training.tasks.train_model" and "job_id" not in first
     assert "job_id" not in second and second["task"] == "jobs.tasks.jobs_recover"
+    # Once claimed, the task's lines carry its own job, not the previous one.
+    assert at_failure[0]["job_id"] == str(job.pk) and at_failure[0]["job_kind"] == "train"
+    assert at_failure[0]["organization"] == org.slug

@@ -306,6 +306,11 @@ def stack(tmp_path_factory):
         "TRAINING_CALIBRATION_DAYS": "7",
         "TRAINING_REFIT_DAYS": "7",
         "FORECAST_BATCH_WAIT_SECONDS": "0.1",
+        # As in production behind nginx: the application believes nginx's
+        # X-Forwarded-For, so its per-address limits see each client. The sign-in
+        # lockout (tested in tests/test_throttles.py) stays out of nginx's rate test.
+        "TRUSTED_PROXY_NETWORKS": "127.0.0.0/8",
+        "LOGIN_FAILURE_LIMIT": "1000",
     }
     processes: dict[str, Process] = {}
     stop_silent = threading.Event()

@@ -85,9 +85,9 @@ def test_the_exporter_reports_queues_freshness_and_dependencies(stack):
         with conn, conn.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO forecasts_job (id, organization_id, kind, params, state, progress,"
-                " attempts, celery_task_id, request_key, idempotency_key, request_id,"
+                " attempts, celery_task_id, request_key, idempotency_key, request_id, worker,"
                 " created_at) SELECT gen_random_uuid(), id, 'train', '{}', 'queued', 0, 0,"
-                " '', '', '', '', now() - interval '10 minutes'"
+                " '', '', '', '', '', now() - interval '10 minutes'"
                 " FROM forecasts_organization WHERE slug = 'demo' RETURNING id"
             )
             job_id = cursor.fetchone()[0]
