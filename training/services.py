@@ -286,3 +286,16 @@ def city_active_model_refresh(*, city_id: int) -> None:
             "mape": (active.metrics.get("model") or {}).get("mape"),
         }
     City.objects.filter(pk=city_id).update(active_model=summary)
+
+
+def model_version_live_record(
+    model_version: ModelVersion, *, live_metrics: dict, live_calibration: dict
+) -> ModelVersion:
+    """Store the live figures and interval shift of a version (forecasts/live_accuracy.py
+    computes them from the forecasts it issued); the artifact is not touched."""
+    model_version.live_metrics = live_metrics
+    model_version.live_calibration = live_calibration
+    ModelVersion.objects.filter(pk=model_version.pk).update(
+        live_metrics=live_metrics, live_calibration=live_calibration
+    )
+    return model_version

@@ -1,0 +1,103 @@
+"""Reads of the weather app: the vintage a forecast may use (as-of), its values on a
+city's grid, and the vintages an organisation may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pandas as pd
+from django.conf import settings
+from django.db.models import QuerySet
+
+from accounts.selectors import require_organization_id
+from cities.models import City
+from weather.models import WeatherForecastPoint, WeatherSource, WeatherVintage
+
+# Missing hours inside a vintage are interpolated across at most this many hours.
+MAX_GAP_HOURS = 2
+
+
+def weather_vintage_asof(city: City, start: pd.Timestamp) -> WeatherVintage | None:
+    """The latest vintage issued at or before ``start`` that is still valid after it.
+
+    As-of, like the observations: a forecast from ``start`` never reads a vintage
+    issued after it. Vintages older than WEATHER_VINTAGE_MAX_AGE_HOURS are not used.
+    """
+    start = pd.Timestamp(start).to_pydatetime()
+    oldest = start - timedelta(hours=settings.WEATHER_VINTAGE_MAX_AGE_HOURS)
+    return (
+        WeatherVintage.objects.filter(
+            city=city, issued_at__lte=start, issued_at__gte=oldest, valid_until__gt=start
+        )
+        .order_by("-issued_at", "-pk")
+        .first()
+    )
+
+
+def weather_vintage_frame(
+    vintage: WeatherVintage, index: pd.DatetimeIndex, resolution_minutes: int
+) -> pd.DataFrame:
+    """The vintage's values at ``index`` (UTC interval starts): hourly values, gaps of
+    up to MAX_GAP_HOURS interpolated, then linearly onto the city's grid; NaN where the
+    vintage says nothing."""
+    columns = list(WeatherForecastPoint.VALUE_FIELDS)
+    rows = vintage.points.order_by("valid_for").values_list("valid_for", *columns)
+    hourly = pd.DataFrame.from_records(list(rows), columns=["valid_for", *columns])
+    if hourly.empty or len(index) == 0:
+        return pd.DataFrame(index=index, columns=columns, dtype="float64")
+    hourly["valid_for"] = pd.to_datetime(hourly["valid_for"], utc=True)
+    hourly = hourly.set_index("valid_for").astype("float64")
+    hourly = hourly.interpolate(method="time", limit=MAX_GAP_HOURS, limit_area="inside")
+    step = pd.Timedelta(minutes=resolution_minutes)
+    grid = pd.date_range(hourly.index[0], pd.Timestamp(vintage.valid_until) - step, freq=step)
+    fine = hourly.reindex(hourly.index.union(grid)).interpolate(
+        method="time", limit=int(60 / resolution_minutes), limit_area="inside"
+    )
+    # The last hour's value holds until the vintage's end.
+    fine = fine.ffill(limit=int(60 / resolution_minutes) - 1)
+    return fine.reindex(index)
+
+
+@dataclass
+class WeatherForInference:
+    vintage: WeatherVintage | None
+    values: pd.DataFrame | None  # at the request's targets, NaN where unknown
+    note: str  # why there is no (complete) weather forecast; "" when there is
+
+
+def weather_for_forecast(
+    city: City, start: pd.Timestamp, index: pd.DatetimeIndex
+) -> WeatherForInference:
+    """The weather forecast a forecast from ``start`` over ``index`` may use."""
+    vintage = weather_vintage_asof(city, start)
+    if vintage is None:
+        return WeatherForInference(None, None, _missing_note(city, start))
+    values = weather_vintage_frame(vintage, index, city.resolution_minutes)
+    covered = float(values["temperature_c"].notna().mean()) if len(values) else 0.0
+    note = ""
+    if covered < 1:
+        note = (
+            f"weather vintage {vintage.pk} ({vintage.provider}, issued "
+            f"{vintage.issued_at:%Y-%m-%d %H:%M}Z) covers {covered:.0%} of the targets"
+        )
+    return WeatherForInference(vintage, values, note)
+
+
+def _missing_note(city: City, start: pd.Timestamp) -> str:
+    note = f"no weather forecast issued before {pd.Timestamp(start):%Y-%m-%d %H:%M}Z covers it"
+    source = WeatherSource.objects.filter(city=city).first()
+    if (
+        source is not None
+        and source.last_failure_at
+        and (source.last_success_at is None or source.last_failure_at > source.last_success_at)
+    ):
+        since = f"{source.last_failure_at:%Y-%m-%d %H:%M}Z"
+        note += f"; provider {source.provider} failing since {since}: {source.last_error}"
+    return note[:200]
+
+
+def weather_vintages_for_user(user, city_id: int) -> QuerySet[WeatherVintage]:
+    return WeatherVintage.objects.filter(
+        city_id=city_id, city__organization_id=require_organization_id(user)
+    ).order_by("-issued_at", "-pk")
