@@ -131,9 +131,14 @@ def model_version_live_refresh(model_version: ModelVersion) -> dict:
         "last": points.index.max().isoformat(),
         "updated_at": now,
     }
+    # Quantiles the runs did not carry get the shift interpolated between their neighbours'.
+    model_quantiles = sorted(float(q) for q in model_version.quantiles) or quantiles
+    shift_all = np.interp(model_quantiles, quantiles, shift)
     calibration = {
         "method": "adaptive conformal (levels by local day), issued first-day forecasts",
-        "shift_mw": {str(q): round(float(v), 3) for q, v in zip(quantiles, shift, strict=True)},
+        "shift_mw": {
+            str(q): round(float(v), 3) for q, v in zip(model_quantiles, shift_all, strict=True)
+        },
         "points": scores["points"],
         "updated_at": now,
     }

@@ -11,6 +11,7 @@ forecasts it returns live in training/selection.py.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,6 +72,15 @@ def day_origins(start: pd.Timestamp, end: pd.Timestamp, city) -> list[pd.Timesta
     last = end.tz_convert(tz).tz_localize(None).normalize()
     days = pd.date_range(first, last, freq="D")
     return [_local_midnight(day, tz).tz_convert("UTC") for day in days]
+
+
+def calibration_days_for(days_before_window: float, wanted: int) -> int:
+    """Calibration days that fit the history before a backtest window: its first
+    calibration forecast still needs a week of lags and MIN_TRAINING_DAYS to fit on
+    (plus a day, as windows snap to local midnights). Short histories get fewer days
+    rather than no model."""
+    room = math.floor(days_before_window - 7 - MIN_TRAINING_DAYS - 1)
+    return int(max(min(wanted, room), 0))
 
 
 def pinball_loss(actual: np.ndarray, predicted: np.ndarray, quantile: float) -> float:

@@ -23,7 +23,12 @@ from training.backtest import (
     rolling_origin_forecasts,
 )
 from training.families import Family, families_for
-from training.selection import Candidate, candidate_members, evaluate_variant
+from training.selection import (
+    Candidate,
+    candidate_members,
+    evaluate_variant,
+    selection_reason,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +77,7 @@ class Evaluation:
             "variants": {
                 variant: {
                     "selected": name,
+                    "reason": selection_reason(candidates, name),
                     "candidates": {n: c.as_dict() for n, c in candidates.items()},
                 }
                 for variant, (name, candidates) in self.variants.items()

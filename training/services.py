@@ -23,6 +23,7 @@ from training.backtest import (
     MIN_WINDOW_DAYS,
     BacktestWindow,
     backtest_window_for,
+    calibration_days_for,
 )
 from training.catboost_model import DEFAULT_PARAMS, model_params
 from training.deployed import algorithm_name, deployed_model_fit
@@ -85,7 +86,9 @@ def _windows_for(history: pd.DataFrame, city: City) -> tuple[BacktestWindow, int
     room = math.floor(usable_days - MIN_TRAINING_DAYS - 1)
     days = settings.TRAINING_BACKTEST_DAYS
     window_days = max(min(days, room // 2), MIN_WINDOW_DAYS)
-    calibration_days = max(min(settings.TRAINING_CALIBRATION_DAYS, room - window_days), 0)
+    calibration_days = calibration_days_for(
+        usable_days + 7 - window_days, settings.TRAINING_CALIBRATION_DAYS
+    )
     return backtest_window_for(demand.index, city, window_days), calibration_days
 
 

@@ -48,15 +48,26 @@ def weather_vintage_frame(
         return pd.DataFrame(index=index, columns=columns, dtype="float64")
     hourly["valid_for"] = pd.to_datetime(hourly["valid_for"], utc=True)
     hourly = hourly.set_index("valid_for").astype("float64")
-    hourly = hourly.interpolate(method="time", limit=MAX_GAP_HOURS, limit_area="inside")
+    hourly = _fill_short_gaps(hourly, MAX_GAP_HOURS)
     step = pd.Timedelta(minutes=resolution_minutes)
+    per_hour = int(60 / resolution_minutes)
     grid = pd.date_range(hourly.index[0], pd.Timestamp(vintage.valid_until) - step, freq=step)
-    fine = hourly.reindex(hourly.index.union(grid)).interpolate(
-        method="time", limit=int(60 / resolution_minutes), limit_area="inside"
-    )
+    fine = _fill_short_gaps(hourly.reindex(hourly.index.union(grid)), per_hour - 1)
     # The last hour's value holds until the vintage's end.
-    fine = fine.ffill(limit=int(60 / resolution_minutes) - 1)
+    fine = fine.ffill(limit=per_hour - 1)
     return fine.reindex(index)
+
+
+def _fill_short_gaps(frame: pd.DataFrame, longest: int) -> pd.DataFrame:
+    """Linear (in time) interpolation of runs of at most ``longest`` missing rows
+    between two values; longer runs stay missing, whole."""
+    filled = frame.interpolate(method="time", limit_area="inside")
+    for column in frame.columns:
+        missing = frame[column].isna()
+        run_id = (~missing).cumsum()
+        run_length = missing.groupby(run_id).transform("sum")
+        filled.loc[missing & (run_length > longest), column] = float("nan")
+    return filled
 
 
 @dataclass
