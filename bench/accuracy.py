@@ -39,7 +39,7 @@ from training.backtest import (  # noqa: E402
     forecast_input,
     window_between,
 )
-from training.catboost_model import model_params  # noqa: E402
+from training.catboost_model import DEFAULT_ITERATIONS, model_params  # noqa: E402
 from training.deployed import deployed_model_fit  # noqa: E402
 from training.evaluation import NO_WEATHER, WEATHER, evaluation_run  # noqa: E402
 from training.families.base import QUANTILES  # noqa: E402
@@ -176,7 +176,14 @@ def main() -> int:
         action="store_true",
         help="also the short-history scenario (12 weeks without temperature)",
     )
+    parser.add_argument(
+        "--short-history-only", action="store_true", help="only the short-history scenario"
+    )
     args = parser.parse_args()
+    if args.short_history_only:
+        params = model_params(args.iterations or DEFAULT_ITERATIONS)
+        short_history_table(params)
+        return 0
     if args.via_api_only:
         from via_api import print_via_api, run_via_api
 
@@ -189,7 +196,7 @@ def main() -> int:
     first_day, last_day = args.window.split(",")
     window = window_between(first_day, last_day, MELBOURNE)
     overrides = dict(item.split("=", 1) for item in args.param)
-    params = model_params(args.iterations)
+    params = model_params(args.iterations or DEFAULT_ITERATIONS)
     for key, value in overrides.items():  # "no_weather.depth=4" sets a no-weather setting
         *parents, name = key.split(".")
         target = params
