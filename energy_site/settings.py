@@ -251,6 +251,9 @@ TRAINING_BACKTEST_DAYS = env_int("TRAINING_BACKTEST_DAYS", 28)
 # often the backtest refits (training/backtest.py, training/calibration.py).
 TRAINING_CALIBRATION_DAYS = env_int("TRAINING_CALIBRATION_DAYS", 28)
 TRAINING_REFIT_DAYS = env_int("TRAINING_REFIT_DAYS", 14)
+# The weather of the backtest's days: "ex-post" (observed) or "vintages" (the stored
+# weather forecast known at each day's midnight, where there is one; weather/selectors.py).
+TRAINING_BACKTEST_WEATHER = os.environ.get("TRAINING_BACKTEST_WEATHER", "ex-post")
 # Model families a training job backtests (empty: all of them; tests narrow it).
 TRAINING_FAMILIES = [f for f in os.environ.get("TRAINING_FAMILIES", "").split(",") if f]
 

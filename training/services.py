@@ -30,6 +30,7 @@ from training.deployed import algorithm_name, deployed_model_fit
 from training.evaluation import Evaluation, evaluation_run
 from training.models import ModelVersion
 from training.selectors import model_version_active_for_city
+from weather.selectors import weather_asof_lookup
 
 log = structlog.get_logger(__name__)
 
@@ -178,6 +179,11 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
         "calibration_days": calibration_days,
         "refit_days": settings.TRAINING_REFIT_DAYS,
     }
+    # The weather of each backtest day: observed (ex-post), or the stored weather
+    # forecast vintage known at its midnight where there is one.
+    weather = (
+        weather_asof_lookup(city) if settings.TRAINING_BACKTEST_WEATHER == "vintages" else None
+    )
     evaluation = evaluation_run(
         history,
         city,
@@ -187,6 +193,7 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
         refit_days=settings.TRAINING_REFIT_DAYS,
         only=set(settings.TRAINING_FAMILIES) if settings.TRAINING_FAMILIES else None,
         progress=lambda share: report(share * 70),
+        weather=weather,
     )
     report(70)
     deployed = deployed_model_fit(evaluation, history, city)
@@ -197,7 +204,11 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
         _champion_comparison(champion, history, city, evaluation, params) if champion else None
     )
     report(95)
-    metrics = {**evaluation.metrics(), "training_seconds": round(time.perf_counter() - started, 2)}
+    metrics = {
+        **evaluation.metrics(),
+        "backtest_weather": "vintages where stored" if weather else "ex-post",
+        "training_seconds": round(time.perf_counter() - started, 2),
+    }
     if comparison:
         metrics["champion_comparison"] = comparison
     selected = evaluation.selected(evaluation.primary_variant())

@@ -108,6 +108,30 @@ def _missing_note(city: City, start: pd.Timestamp) -> str:
     return note[:200]
 
 
+def weather_asof_lookup(city: City):
+    """For backtests on stored vintages: a function (origin, targets) -> the values of
+    the vintage a forecast from ``origin`` would have read (weather_vintage_asof's rule)
+    at ``targets``, or None where there was none. All of the city's vintages are read
+    once (training/backtest.py: WeatherAsOf)."""
+    vintages = list(WeatherVintage.objects.filter(city=city).order_by("issued_at", "pk"))
+    if not vintages:
+        return None
+    max_age = pd.Timedelta(hours=settings.WEATHER_VINTAGE_MAX_AGE_HOURS)
+    issued = pd.DatetimeIndex([pd.Timestamp(v.issued_at) for v in vintages])
+
+    def lookup(origin: pd.Timestamp, targets: pd.DatetimeIndex) -> pd.DataFrame | None:
+        origin = pd.Timestamp(origin)
+        for position in range(int(issued.searchsorted(origin, side="right")) - 1, -1, -1):
+            vintage = vintages[position]
+            if pd.Timestamp(vintage.issued_at) < origin - max_age:
+                return None
+            if pd.Timestamp(vintage.valid_until) > origin:
+                return weather_vintage_frame(vintage, targets, city.resolution_minutes)
+        return None
+
+    return lookup
+
+
 def weather_vintages_for_user(user, city_id: int) -> QuerySet[WeatherVintage]:
     return WeatherVintage.objects.filter(
         city_id=city_id, city__organization_id=require_organization_id(user)
