@@ -197,6 +197,9 @@ def _scores(forecasts: pd.DataFrame, actual: pd.Series) -> dict:
 
 def run_via_api(history: pd.DataFrame, first_day: str, last_day: str, refit_days: int) -> dict:
     began = time.perf_counter()
+    # A TERM (or INT) stops the servers and drops the database through ``finally``.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     workdir = Path(tempfile.mkdtemp(prefix="ef-i13-via-api-"))
     env = {
         **{

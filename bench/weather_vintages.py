@@ -186,7 +186,7 @@ def main() -> int:
         f"{live.get('coverage_90')} % on {live.get('points')} points (backtest MAPE "
         f"{version.metrics['model']['mape']:.2f} %, coverage "
         f"{version.metrics['model']['coverage_90']} %); interval shift "
-        f"{version.live_calibration.get('shift_mw')}"
+        f"{version.live_calibration.get('shift_mw_by_lead')}"
     )
     print(f"\nbench/weather_vintages.py finished in {time.perf_counter() - began:.0f} s")
     return 0

@@ -41,9 +41,9 @@ class ForecastRun(models.Model):
         related_name="forecast_runs",
     )
     weather_note = models.CharField(max_length=200, blank=True)
-    # The live interval shift (MW per quantile, training.ModelVersion.live_calibration)
-    # added to the first 24 hours when the run was issued: the live refresh removes it to
-    # score the model's own forecasts (forecasts/live_accuracy.py).
+    # The live interval shift ({lead day: {quantile: MW}}, from
+    # training.ModelVersion.live_calibration) added when the run was issued: the live
+    # refresh removes it to track the shift (forecasts/live_accuracy.py).
     calibration_shift = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -22,6 +22,7 @@ from training.artifacts import artifact_load
 from training.evaluation import WEATHER
 from training.fallback import METHOD as FALLBACK_METHOD
 from training.fallback import seasonal_profile_forecast
+from training.features import lead_days
 from training.models import ModelVersion
 from training.quantiles import SUPPORTED_QUANTILES
 from training.selectors import model_versions_active_for_cities
@@ -63,7 +64,7 @@ class ForecastResult:
     weather: str = "none"
     weather_vintage: WeatherVintage | None = None
     weather_note: str = ""
-    calibration_shift: dict = field(default_factory=dict)  # quantile -> MW, first 24 h
+    calibration_shift: dict = field(default_factory=dict)  # lead day -> quantile -> MW
 
 
 @dataclass
@@ -177,15 +178,24 @@ def _predict_group(model_version: ModelVersion, group: list[_Prepared]) -> list[
     model = artifact_load(model_version)
     predictions = model.predict_many([(p.history, p.index, p.start) for p in group])
     column = {q: i for i, q in enumerate(model.quantiles)}
-    shift = live_shift(model_version, model.quantiles)
+    shifts = live_shift(model_version, model.quantiles)
     results = []
     for prepared, rows in zip(group, predictions, strict=True):
         name = model.variant_for(prepared.history, prepared.index)
         variant = model.variants[name]
-        if shift is not None:
-            first_day = prepared.index < prepared.start + pd.Timedelta(hours=24)
+        applied = {}
+        if shifts:
+            origins = pd.DatetimeIndex([prepared.start] * len(prepared.index))
+            leads = lead_days(prepared.index, origins, model.timezone)
             rows = rows.copy()
-            rows[first_day] = np.sort(rows[first_day] + shift, axis=1)
+            for lead, shift in shifts.items():
+                at = leads == lead
+                if at.any():
+                    rows[at] = np.sort(rows[at] + shift, axis=1)
+                    applied[str(lead)] = {
+                        str(q): round(float(v), 3)
+                        for q, v in zip(model.quantiles, shift, strict=True)
+                    }
         weather = prepared.weather if name == WEATHER else "none"
         results.append(
             ForecastResult(
@@ -199,26 +209,20 @@ def _predict_group(model_version: ModelVersion, group: list[_Prepared]) -> list[
                 weather=weather,
                 weather_vintage=prepared.weather_vintage if weather == "vintage" else None,
                 weather_note=prepared.weather_note if weather == "none" else "",
-                calibration_shift=(
-                    {}
-                    if shift is None
-                    else {
-                        str(q): round(float(v), 3)
-                        for q, v in zip(model.quantiles, shift, strict=True)
-                    }
-                ),
+                calibration_shift=applied,
             )
         )
     return results
 
 
-def live_shift(model_version: ModelVersion, quantiles) -> np.ndarray | None:
-    """The live interval shift (MW per quantile) of the version, refreshed from its
+def live_shift(model_version: ModelVersion, quantiles) -> dict[int, np.ndarray]:
+    """The live interval shift by lead day (MW per quantile), refreshed from the city's
     issued forecasts against the actuals that arrived (forecasts/live_accuracy.py)."""
-    stored = (model_version.live_calibration or {}).get("shift_mw") or {}
-    if not stored:
-        return None
-    return np.array([float(stored.get(str(q), 0.0)) for q in quantiles])
+    stored = (model_version.live_calibration or {}).get("shift_mw_by_lead") or {}
+    return {
+        int(lead): np.array([float(by_q.get(str(q), 0.0)) for q in quantiles])
+        for lead, by_q in stored.items()
+    }
 
 
 def forecast_many(requests: list[ForecastRequest]) -> list[ForecastResult | DomainError]:

@@ -29,8 +29,9 @@ class ModelVersion(models.Model):
     # Between retrains (forecasts/live_accuracy.py, after each upload of actuals): the
     # version's issued day-ahead forecasts scored against the actuals that arrived
     # ({"mape", "coverage_90", "pinball", "points", "days", "first", "last",
-    # "updated_at"}), and the interval shift tracked from them (adaptive, no refit)
-    # that inference adds to the first 24 hours ({"shift_mw": {quantile: MW}, ...}).
+    # "updated_at"}), and the interval shift tracked from the city's issued forecasts
+    # (adaptive, no refit)
+    # that inference adds to each lead day ({"shift_mw_by_lead": {lead: {quantile: MW}}}).
     live_metrics = models.JSONField(default=dict, blank=True)
     live_calibration = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

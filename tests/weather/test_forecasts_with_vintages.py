@@ -137,10 +137,12 @@ def test_collected_vintage_then_provider_down_falls_back_without_failing(
     assert live["points"] == 48 and live["days"] == 1
     assert 0 < live["mape"] < 30 and 0 <= live["coverage_90"] <= 100
     assert set(live) >= {"mape", "coverage_90", "points", "updated_at"}
-    assert set(model.live_calibration["shift_mw"]) == {str(q) for q in model.quantiles}
+    by_lead = model.live_calibration["shift_mw_by_lead"]
+    assert set(by_lead) == {"1"}  # only day-ahead runs met their actuals
+    assert set(by_lead["1"]) == {str(q) for q in model.quantiles}
     shown = owner_client.get(f"/api/v1/models/{model.pk}/").json()
     assert shown["live_mape"] == live["mape"] and shown["live_points"] == 48
     assert shown["live_coverage_90"] == live["coverage_90"] and shown["mape"] is not None
     # The next forecast carries the shift it was issued with.
     (result,) = forecast_many([ForecastRequest("c", city, start, 24, (0.05, 0.5, 0.95))])
-    assert result.calibration_shift == model.live_calibration["shift_mw"]
+    assert result.calibration_shift == by_lead
