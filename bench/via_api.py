@@ -323,6 +323,9 @@ def run_via_api(history: pd.DataFrame, first_day: str, last_day: str, refit_days
         subprocess.run(
             ["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {DATABASE}"], check=False
         )
+        # The servers' log outlives the run (var/ is git-ignored).
+        (ROOT / "var").mkdir(exist_ok=True)
+        shutil.copy(workdir / "servers.log", ROOT / "var" / "via-api-servers.log")
         shutil.rmtree(workdir, ignore_errors=True)
 
 

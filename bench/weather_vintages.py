@@ -34,6 +34,9 @@ for name in ("DATABASE_URL", "REDIS_URL", "CACHE_URL"):
 os.environ.update(
     ENERGY_VAR_DIR=WORK, DJANGO_SETTINGS_MODULE="energy_site.settings", LOG_LEVEL="ERROR"
 )
+# The demo's shorter backtest (demo/run.py): every family still runs the same protocol.
+os.environ.setdefault("TRAINING_BACKTEST_DAYS", "14")
+os.environ.setdefault("TRAINING_CALIBRATION_DAYS", "14")
 
 import django  # noqa: E402
 

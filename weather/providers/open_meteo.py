@@ -50,7 +50,7 @@ class OpenMeteoProvider:
         try:
             response = requests.get(self.url, params=params, timeout=self.timeout)
         except requests.Timeout:
-            raise ProviderError(f"{NAME} did not answer within {self.timeout} s.") from None
+            raise ProviderError(f"{NAME} did not answer within {self.timeout[1]:g} s.") from None
         except requests.RequestException as exc:
             raise ProviderError(f"{NAME} could not be reached: {type(exc).__name__}.") from None
         if response.status_code != 200:
