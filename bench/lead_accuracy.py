@@ -42,7 +42,11 @@ import pandas as pd  # noqa: E402
 
 from cities.sample_data import sample_frame  # noqa: E402
 from training.backtest import forecast_input, window_between  # noqa: E402
-from training.calibration import adaptive_shift  # noqa: E402
+from training.calibration import (  # noqa: E402
+    ADAPT_RATE,
+    LATER_DAYS_ADAPT_RATE,
+    adaptive_shift,
+)
 from training.catboost_model import model_params  # noqa: E402
 from training.deployed import deployed_model_fit  # noqa: E402
 from training.evaluation import NO_WEATHER, WEATHER, evaluation_run  # noqa: E402
@@ -68,6 +72,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--window", default="2014-11-06,2014-12-25", help="first,last issue day")
     parser.add_argument("--refit-days", type=int, default=14)
+    parser.add_argument(
+        "--later-rate",
+        type=float,
+        default=LATER_DAYS_ADAPT_RATE,
+        help="adaptation rate of the live calibration at lead days 2..7 (experiments)",
+    )
     parser.add_argument(
         "--warmup-days",
         type=int,
@@ -131,7 +141,8 @@ def main() -> int:
                     base = np.vstack([r[0] for r in past])
                     truth = np.concatenate([r[1] for r in past])
                     when = np.concatenate([r[3] for r in past])
-                    shift = adaptive_shift(base, truth, when, (0.05, 0.5, 0.95))
+                    rate = ADAPT_RATE if k == 1 else args.later_rate
+                    shift = adaptive_shift(base, truth, when, (0.05, 0.5, 0.95), rate)
                     live[np.ix_(rows, band)] = np.sort(
                         deployed_values[np.ix_(rows, band)] + shift, 1
                     )

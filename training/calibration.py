@@ -20,6 +20,9 @@ POOLED_HOURS = 1  # each side
 MIN_SCORES = 24
 MIN_LEVEL = 0.002
 ADAPT_RATE = 0.05
+# The live calibration's rate at lead days 2..7 (forecasts/live_accuracy.py): their
+# outcomes arrive 1 to 6 days late, so each step reacts to an older regime.
+LATER_DAYS_ADAPT_RATE = 0.05
 
 
 def calibration_offsets(
