@@ -57,8 +57,17 @@ class Client:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
+    def login(self) -> None:
+        self.token = ""
+        self.token = self.ok(
+            "POST", "/api/v1/auth/token/", {"username": "bench", "password": "bench-pw"}
+        )["access"]
+
     def ok(self, method, path, body=None, **kwargs):
         code, payload = self.call(method, path, body, **kwargs)
+        if code == 401 and self.token:  # the access token expired (JWT_ACCESS_MINUTES)
+            self.login()
+            code, payload = self.call(method, path, body, **kwargs)
         if code not in (200, 201, 202):
             raise SystemExit(f"via-api: {method} {path} answered {code}: {payload}")
         return payload
@@ -228,10 +237,7 @@ def run_via_api(history: pd.DataFrame, first_day: str, last_day: str, refit_days
             except OSError:  # not listening yet
                 pass
             time.sleep(0.3)
-        token = client.ok(
-            "POST", "/api/v1/auth/token/", {"username": "bench", "password": "bench-pw"}
-        )
-        client.token = token["access"]
+        client.login()
         days = pd.date_range(first_day, last_day, freq="D")
         start = _local_midnight(days[0])
         cities = {}
