@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "energy_site.settings")
 # An in-process run serves nobody: a throwaway key (settings refuse to start without one).
 os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
@@ -36,8 +37,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from cities.sample_data import sample_frame  # noqa: E402
-from training.backtest import forecast_input, window_between  # noqa: E402
-from training.catboost_model import model_params  # noqa: E402
+from training.backtest import (  # noqa: E402
+    calibration_days_for,
+    forecast_input,
+    window_between,
+)
+from training.catboost_model import DEFAULT_ITERATIONS, model_params  # noqa: E402
 from training.deployed import deployed_model_fit  # noqa: E402
 from training.evaluation import NO_WEATHER, WEATHER, evaluation_run  # noqa: E402
 from training.families.base import QUANTILES  # noqa: E402
@@ -83,6 +88,61 @@ def _print_daily_errors(evaluation, variant: str, window) -> None:
     )
 
 
+# Short history: Victoria without its temperature column, cut to the 12 weeks before the
+# issue-3 test weeks (local days 2014-08-14 .. 2014-11-05, 84 days); the last 2 weeks
+# (2014-10-23 .. 2014-11-05) are the test, forecast by models refit weekly on what
+# precedes each day inside the 12 weeks.
+SHORT_HISTORY = ("2014-08-14", "2014-11-05")
+SHORT_TEST_DAYS = 14
+
+
+def short_history_table(params: dict) -> None:
+    first, last = SHORT_HISTORY
+    span = window_between(first, last, MELBOURNE)
+    history = sample_frame()[["demand_mw"]]
+    history = history[(history.index >= span.start) & (history.index < span.end)]
+    test_first = str((pd.Timestamp(last) - pd.Timedelta(days=SHORT_TEST_DAYS - 1)).date())
+    window = window_between(test_first, last, MELBOURNE)
+    days_before = (window.start - span.start).days
+    calibration_days = calibration_days_for(days_before, 28)
+    began = time.perf_counter()
+    evaluation = evaluation_run(
+        history,
+        MELBOURNE,
+        window=window,
+        params=params,
+        calibration_days=calibration_days,
+        refit_days=7,
+    )
+    selected, candidates = evaluation.variants[NO_WEATHER]
+    print(
+        f"\nShort history (synthetic cut of the sample): Victoria without temperature, "
+        f"{span.days} days {first} .. {last}; test the last {window.days} days "
+        f"{test_first} .. {last}; calibration {calibration_days} days (the history before "
+        f"the test: {days_before} days); refit every 7 days; {time.perf_counter() - began:.0f} s"
+    )
+    print(f"{'method':<44}{'MAPE %':>8}{'RMSE MW':>9}{'pinball MW':>11}{'90% cover':>10}")
+    for name, candidate in candidates.items():
+        sc = candidate.scores
+        label = LABELS.get(name, f"ensemble {'+'.join(candidate.members)} w={candidate.weights}")
+        label += " *" if name == selected else ""
+        print(
+            f"{label:<44}{sc['mape']:>8.2f}{sc['rmse']:>9.1f}{sc['pinball']:>11.1f}"
+            f"{sc['coverage_90']:>9.1f}%"
+        )
+    singles = {n: c for n, c in candidates.items() if len(c.members) == 1}
+    best_single = min(singles, key=lambda n: singles[n].scores["mape"])
+    chosen = candidates[selected].scores
+    print(
+        f"selected {selected}: MAPE {chosen['mape']:.2f} % vs best single family "
+        f"{best_single} {singles[best_single].scores['mape']:.2f} % -> "
+        f"{'no worse' if chosen['mape'] <= singles[best_single].scores['mape'] else 'WORSE'}; "
+        f"coverage {chosen['coverage_90']:.1f} % "
+        f"({'within' if 88 <= chosen['coverage_90'] <= 92 else 'OUTSIDE'} 88-92 %)"
+    )
+    print(f"selection rule: {evaluation.metrics()['variants'][NO_WEATHER].get('reason', '')}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=None, help="CatBoost iterations")
@@ -107,14 +167,39 @@ def main() -> int:
         help="also print each selected model's MAPE per local day: the worst days, and "
         "24-31 December against the other days",
     )
+    parser.add_argument(
+        "--via-api",
+        action="store_true",
+        help="also run the protocol through the public API (bench/via_api.py: its own "
+        "web server, worker, Redis and PostgreSQL database) and compare",
+    )
+    parser.add_argument("--via-api-only", action="store_true", help="only the run through the API")
+    parser.add_argument(
+        "--short-history",
+        action="store_true",
+        help="also the short-history scenario (12 weeks without temperature)",
+    )
+    parser.add_argument(
+        "--short-history-only", action="store_true", help="only the short-history scenario"
+    )
     args = parser.parse_args()
+    if args.short_history_only:
+        params = model_params(args.iterations or DEFAULT_ITERATIONS)
+        short_history_table(params)
+        return 0
+    if args.via_api_only:
+        from via_api import print_via_api, run_via_api
+
+        first_day, last_day = args.window.split(",")
+        print_via_api(run_via_api(sample_frame(), first_day, last_day, args.refit_days))
+        return 0
 
     began = time.perf_counter()
     history = sample_frame()
     first_day, last_day = args.window.split(",")
     window = window_between(first_day, last_day, MELBOURNE)
     overrides = dict(item.split("=", 1) for item in args.param)
-    params = model_params(args.iterations)
+    params = model_params(args.iterations or DEFAULT_ITERATIONS)
     for key, value in overrides.items():  # "no_weather.depth=4" sets a no-weather setting
         *parents, name = key.split(".")
         target = params
@@ -185,6 +270,22 @@ def main() -> int:
         f"  deployed model ({', '.join(f'{v}: {c}' for v, c in deployed.summary().items())}): "
         f"fit on the year {fit_seconds:.1f} s, one day-ahead prediction {predict_ms:.1f} ms"
     )
+    if args.short_history:
+        short_history_table(params)
+    if args.via_api:
+        from via_api import print_via_api, run_via_api
+
+        outcome = run_via_api(history, first_day, last_day, args.refit_days)
+        print_via_api(outcome)
+        for variant in (WEATHER, NO_WEATHER):
+            if variant not in evaluation.variants or variant not in outcome["scores"]:
+                continue
+            inproc, api = evaluation.selected(variant).scores, outcome["scores"][variant]
+            print(
+                f"  {variant.replace('_', ' ')}: API - in-process MAPE "
+                f"{api['mape'] - inproc['mape']:+.2f} point, coverage "
+                f"{api['coverage_90'] - inproc['coverage_90']:+.1f} point"
+            )
     total = time.perf_counter() - began
     print(f"\nbench/accuracy.py finished in {total:.0f} s (backtest {backtest_seconds:.0f} s)")
     return 0

@@ -10,6 +10,11 @@ the day-ahead CatBoost with a band calibrated at those leads). The same fit with
 them shows what the service did before: the day-ahead model at every lead. Weather
 is ex-post (observed temperature as a perfect forecast); "no weather" hides every
 temperature from the origin on. Days whose week runs past the data are not issued.
+"+ live calibration" adds what the service adds between retrains: the interval shift
+by lead day that forecasts/live_accuracy.py tracks from the issued forecasts whose
+actuals have arrived (training/calibration.py: adaptive_shift, on q05/q50/q95 as the
+default runs carry), from ``--warmup-days`` before the window on; the seasonal naive
+row gives the skill.
 
     .venv/bin/python bench/lead_accuracy.py [--window 2014-11-06,2014-12-25] [--refit-days 14]
 """
@@ -40,15 +45,22 @@ import pandas as pd  # noqa: E402
 
 from cities.sample_data import sample_frame  # noqa: E402
 from training.backtest import forecast_input, window_between  # noqa: E402
+from training.calibration import (  # noqa: E402
+    ADAPT_RATE,
+    LATER_DAYS_ADAPT_RATE,
+    adaptive_shift,
+)
 from training.catboost_model import model_params  # noqa: E402
 from training.deployed import deployed_model_fit  # noqa: E402
 from training.evaluation import NO_WEATHER, WEATHER, evaluation_run  # noqa: E402
 from training.families.base import QUANTILES  # noqa: E402
+from training.families.naive import SeasonalNaiveFamily  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from accuracy import MELBOURNE  # noqa: E402
 
 LEADS = range(1, 8)
+LIVE_DAYS_NS = pd.Timedelta(days=56).value  # forecasts/live_accuracy.py: LIVE_DAYS
 FAMILIES = {"catboost", "catboost-no-weather", "vanilla-regression", "seasonal-naive"}
 
 
@@ -63,6 +75,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--window", default="2014-11-06,2014-12-25", help="first,last issue day")
     parser.add_argument("--refit-days", type=int, default=14)
+    parser.add_argument(
+        "--later-rate",
+        type=float,
+        default=LATER_DAYS_ADAPT_RATE,
+        help="adaptation rate of the live calibration at lead days 2..7 (experiments)",
+    )
+    parser.add_argument(
+        "--warmup-days",
+        type=int,
+        default=28,
+        help="days issued before the window, not scored, so the live calibration has a past",
+    )
     args = parser.parse_args()
     began = time.perf_counter()
     tz = MELBOURNE.timezone
@@ -83,13 +107,19 @@ def main() -> int:
         only=FAMILIES,
     )
     low, mid, high = (QUANTILES.index(q) for q in (0.05, 0.5, 0.95))
-    names = ("deployed", "day-ahead model only")
+    band = [low, mid, high]
+    names = ("deployed + live calibration", "deployed", "day-ahead model only", "seasonal naive")
     errors = {(v, n): {k: [] for k in LEADS} for v in (WEATHER, NO_WEATHER) for n in names}
     inside = {key: {k: [] for k in LEADS} for key in errors}
+    # What the service's live calibration has seen (forecasts/live_accuracy.py): per
+    # variant and lead, the issued q05/q50/q95 without shift, the actuals, the targets.
+    seen = {(v, k): [] for v in (WEATHER, NO_WEATHER) for k in LEADS}
+    naive = SeasonalNaiveFamily().fit(history, MELBOURNE)
     fit_seconds = []
-    for day in pd.date_range(first_day, last_day, freq="D"):
+    warmup_start = first_day - pd.Timedelta(days=args.warmup_days)
+    for day in pd.date_range(warmup_start, last_day, freq="D"):
         origin = pd.Timestamp(day, tz=tz).tz_convert("UTC")
-        if (day - first_day).days % args.refit_days == 0:
+        if (day - warmup_start).days % args.refit_days == 0:
             started = time.perf_counter()
             deployed = deployed_model_fit(evaluation, history[history.index < origin], MELBOURNE)
             fit_seconds.append(time.perf_counter() - started)
@@ -101,10 +131,44 @@ def main() -> int:
         lead = (local - day).days.to_numpy() + 1
         ex_post = forecast_input(history, origin, end, 35)
         blind = ex_post.assign(temperature_c=ex_post["temperature_c"].where(ex_post.index < origin))
+        scored = day >= first_day
         for variant, known in ((WEATHER, ex_post), (NO_WEATHER, blind)):
-            for name, model in zip(names, (deployed, day_ahead_only), strict=True):
-                values = model.predict(known, targets, origin)
-                assert model.variant_for(known, targets) == variant
+            deployed_values = deployed.predict(known, targets, origin)
+            assert deployed.variant_for(known, targets) == variant
+            live = deployed_values.copy()
+            for k in LEADS:
+                rows = lead == k
+                past = [r for r in seen[variant, k] if r[2] < origin.value]
+                past = [r for r in past if r[2] >= origin.value - LIVE_DAYS_NS]
+                if past:
+                    base = np.vstack([r[0] for r in past])
+                    truth = np.concatenate([r[1] for r in past])
+                    when = np.concatenate([r[3] for r in past])
+                    rate = ADAPT_RATE if k == 1 else args.later_rate
+                    shift = adaptive_shift(base, truth, when, (0.05, 0.5, 0.95), rate)
+                    live[np.ix_(rows, band)] = np.sort(
+                        deployed_values[np.ix_(rows, band)] + shift, 1
+                    )
+                # This day's issue joins the record day by day, as its actuals arrive.
+                for target_day in np.unique(local[rows]):
+                    at = rows & (local == target_day)
+                    seen[variant, k].append(
+                        (
+                            deployed_values[np.ix_(at, band)],
+                            actual[at],
+                            targets[at][-1].value,
+                            np.full(at.sum(), pd.Timestamp(target_day).value),
+                        )
+                    )
+            if not scored:
+                continue
+            models = {
+                names[0]: live,
+                names[1]: deployed_values,
+                names[2]: day_ahead_only.predict(known, targets, origin),
+                names[3]: naive.predict(known, targets, origin),
+            }
+            for name, values in models.items():
                 for k in LEADS:
                     rows = lead == k
                     errors[variant, name][k].append(
@@ -115,16 +179,28 @@ def main() -> int:
                     )
     print(
         f"Victoria 2014, week-ahead forecasts issued at local midnight of each day "
-        f"{first_day:%Y-%m-%d} .. {last_day:%Y-%m-%d}, refit every {args.refit_days} days "
+        f"{first_day:%Y-%m-%d} .. {last_day:%Y-%m-%d} (after {args.warmup_days} warm-up days "
+        f"for the live calibration, not scored), refit every {args.refit_days} days "
         f"({len(fit_seconds)} fits, {np.mean(fit_seconds):.1f} s mean); selected: "
         f"{deployed.summary()}; days 2-7: "
         f"{ {name: v.candidate for name, v in deployed.extended.items()} }"
         "\nMAPE and 90 % interval coverage by lead day:"
     )
-    print(f"{'':<34}" + "  ".join(f"{'day ' + str(k):>12}" for k in LEADS))
+    print(f"{'':<42}" + "  ".join(f"{'day ' + str(k):>12}" for k in LEADS))
     for (variant, name), by_lead in errors.items():
         label = f"{variant.replace('_', ' ')}, {name}"
-        print(f"{label:<34}{_score(by_lead, inside[variant, name])}")
+        print(f"{label:<42}{_score(by_lead, inside[variant, name])}")
+    for variant in (WEATHER, NO_WEATHER):
+        skill = [
+            1
+            - np.mean(np.concatenate(errors[variant, names[0]][k]))
+            / np.mean(np.concatenate(errors[variant, names[3]][k]))
+            for k in LEADS
+        ]
+        print(
+            f"{variant.replace('_', ' ')}: skill of the live-calibrated forecast over the "
+            f"seasonal naive (1 - MAPE ratio) by lead day: " + ", ".join(f"{v:+.2f}" for v in skill)
+        )
     print(f"\nbench/lead_accuracy.py finished in {time.perf_counter() - began:.0f} s")
     return 0
 

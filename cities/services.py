@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from cities.ingest import VALUE_COLUMNS
 from cities.models import City, Observation
+from cities.signals import observations_stored
 from errors import Conflict
 
 UPSERT_BATCH_SIZE = 2000
@@ -89,6 +90,8 @@ def observations_upsert(
                 if progress is not None:
                     progress(len(objects))
         city_observation_summary_refresh(city=city)
+        city_id = city.pk
+        transaction.on_commit(lambda: observations_stored.send(sender=City, city_id=city_id))
     return written
 
 

@@ -2,8 +2,9 @@
 
 What no single web or worker process knows, computed when Prometheus scrapes
 (``manage.py metrics_exporter``, one replica): messages waiting in each broker queue,
-queued jobs and the age of the oldest per queue, each active city's forecast age, and
-whether the database, the broker and the cache answer. The alerts of
+queued jobs and the age of the oldest per queue, each active city's forecast age, each
+active model's live and backtest MAPE, and whether the database, the broker and the
+cache answer. The alerts of
 ``deploy/prometheus/alerts.yml`` read these; docs/operations.md lists them.
 """
 
@@ -22,6 +23,7 @@ from energy_site.celery import app
 from forecasts.selectors import forecast_latest_issued_by_active_city
 from jobs.registry import job_kinds_registered
 from jobs.selectors import jobs_queued_by_kind
+from training.selectors import model_versions_active_scores
 
 DEPENDENCY_CHECKS = {
     "database": health._check_database,
@@ -132,3 +134,23 @@ class ServiceStateCollector:
             seconds = (now - issued).total_seconds() if issued else math.inf
             age.add_metric([row["organization_slug"], row["name"], str(row["pk"])], seconds)
         yield age
+
+        labels = ["organization", "city", "model_version"]
+        live = GaugeMetricFamily(
+            "energy_forecast_model_live_mape_percent",
+            "MAPE of the active model's issued forecasts against the actuals since (%)",
+            labels=labels,
+        )
+        backtest = GaugeMetricFamily(
+            "energy_forecast_model_backtest_mape_percent",
+            "MAPE of the active model on its backtest window (%)",
+            labels=labels,
+        )
+        for row in model_versions_active_scores():
+            key = [row["organization"], row["city"], str(row["version"])]
+            if row["backtest_mape"] is not None:
+                backtest.add_metric(key, float(row["backtest_mape"]))
+            if row["live_mape"] is not None:  # no actuals since it issued: no figure yet
+                live.add_metric(key, float(row["live_mape"]))
+        yield live
+        yield backtest

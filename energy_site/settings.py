@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "audit",
     "jobs",
     "cities",
+    "weather",
     "training",
     "forecasts",
     "optimization",
@@ -237,7 +238,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 TASK_QUEUES = {
     "inference": ("forecasts.tasks.*", "jobs.tasks.*"),
     # Uploads are data work, not latency-critical: keep them off the inference queue.
-    "training": ("training.tasks.*", "cities.tasks.*"),
+    "training": ("training.tasks.*", "cities.tasks.*", "weather.tasks.*"),
     "optimization": ("optimization.tasks.*",),
 }
 CELERY_TASK_DEFAULT_QUEUE = "inference"
@@ -277,6 +278,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cities.tasks.uploads_cleanup",
         "schedule": crontab(minute=10, hour=4),
     },
+    # Before the hourly day-ahead forecasts (minute 0): each run reads the latest
+    # weather forecast issued before its start (weather/selectors.py).
+    "collect-weather-forecasts": {
+        "task": "weather.tasks.weather_forecasts_collect",
+        "schedule": crontab(minute=50, hour="*"),
+    },
 }
 
 # --- Application limits ---------------------------------------------------------------
@@ -308,8 +315,35 @@ TRAINING_BACKTEST_DAYS = env_int("TRAINING_BACKTEST_DAYS", 28)
 # often the backtest refits (training/backtest.py, training/calibration.py).
 TRAINING_CALIBRATION_DAYS = env_int("TRAINING_CALIBRATION_DAYS", 28)
 TRAINING_REFIT_DAYS = env_int("TRAINING_REFIT_DAYS", 14)
+# The weather of the backtest's days: "ex-post" (observed) or "vintages" (the stored
+# weather forecast known at each day's midnight, where there is one; weather/selectors.py).
+TRAINING_BACKTEST_WEATHER = os.environ.get("TRAINING_BACKTEST_WEATHER", "ex-post")
 # Model families a training job backtests (empty: all of them; tests narrow it).
 TRAINING_FAMILIES = [f for f in os.environ.get("TRAINING_FAMILIES", "").split(",") if f]
+
+# --- Weather forecasts (weather/) ----------------------------------------------------
+# The provider of cities without a weather source of their own ("" collects nothing).
+WEATHER_DEFAULT_PROVIDER = os.environ.get("WEATHER_DEFAULT_PROVIDER", "open-meteo")
+WEATHER_OPEN_METEO_URL = os.environ.get(
+    "WEATHER_OPEN_METEO_URL", "https://api.open-meteo.com/v1/forecast"
+)
+WEATHER_FORECAST_DAYS = env_int("WEATHER_FORECAST_DAYS", 8)  # covers a 168-hour forecast
+# (connect, read) seconds of one provider request.
+WEATHER_TIMEOUT_SECONDS = (
+    float(os.environ.get("WEATHER_CONNECT_TIMEOUT_SECONDS", "3")),
+    float(os.environ.get("WEATHER_READ_TIMEOUT_SECONDS", "10")),
+)
+# Circuit breaker per provider (pybreaker): open after this many failures in a row,
+# one half-open probe after the reset timeout.
+WEATHER_BREAKER_FAIL_MAX = env_int("WEATHER_BREAKER_FAIL_MAX", 3)
+WEATHER_BREAKER_RESET_SECONDS = float(os.environ.get("WEATHER_BREAKER_RESET_SECONDS", "300"))
+# A vintage older than this at a forecast's start is not used (the forecast falls back
+# to the no-weather model and says so).
+WEATHER_VINTAGE_MAX_AGE_HOURS = env_int("WEATHER_VINTAGE_MAX_AGE_HOURS", 48)
+# Fernet keys (comma-separated, newest first) encrypting provider credentials at rest;
+# rotation: put the new key first, run `manage.py weather_credentials_rotate`, then drop
+# the old key. Unset, a key derived from DJANGO_SECRET_KEY (development only).
+WEATHER_CREDENTIALS_KEYS = env_list("WEATHER_CREDENTIALS_KEYS", "")
 
 # --- Storage (model artifacts) --------------------------------------------------------
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("jobs.urls")),
     path("", include("cities.urls")),
+    path("", include("weather.urls")),
     path("", include("training.urls")),
     path("", include("forecasts.urls")),
     path("", include("optimization.urls")),

@@ -8,6 +8,11 @@ class ForecastRun(models.Model):
         NORMAL = "normal"
         FALLBACK = "fallback"
 
+    class Weather(models.TextChoices):
+        VINTAGE = "vintage"
+        OBSERVATIONS = "observations"
+        NONE = "none"
+
     city = models.ForeignKey("cities.City", on_delete=models.CASCADE, related_name="forecast_runs")
     model_version = models.ForeignKey(
         "training.ModelVersion",
@@ -24,6 +29,22 @@ class ForecastRun(models.Model):
     horizon_hours = models.PositiveSmallIntegerField()
     quantiles = models.JSONField(default=list)
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL)
+    # Which weather the run used: a weather forecast vintage read as-of its start
+    # (weather/selectors.py), weather rows uploaded with the observations, or none (the
+    # no-weather model; ``weather_note`` says why, e.g. the provider is down).
+    weather = models.CharField(max_length=12, choices=Weather.choices, default=Weather.NONE)
+    weather_vintage = models.ForeignKey(
+        "weather.WeatherVintage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="forecast_runs",
+    )
+    weather_note = models.CharField(max_length=200, blank=True)
+    # The live interval shift ({lead day: {quantile: MW}}, from
+    # training.ModelVersion.live_calibration) added when the run was issued: the live
+    # refresh removes it to track the shift (forecasts/live_accuracy.py).
+    calibration_shift = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-issued_at"]

@@ -86,6 +86,10 @@ class ForecastRunSerializer(serializers.ModelSerializer):
             "start",
             "horizon_hours",
             "quantiles",
+            "weather",
+            "weather_vintage",
+            "weather_note",
+            "calibration_shift",
             "job",
             "points",
         ]

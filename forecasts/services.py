@@ -184,6 +184,10 @@ def forecast_run_store(*, job: Job | None, spec: ForecastSpec, result) -> Foreca
             horizon_hours=spec.horizon_hours,
             quantiles=quantiles,
             job=job,
+            weather=getattr(result, "weather", ForecastRun.Weather.NONE),
+            weather_vintage=getattr(result, "weather_vintage", None),
+            weather_note=getattr(result, "weather_note", "")[:200],
+            calibration_shift=getattr(result, "calibration_shift", {}) or {},
         )
         points = []
         for i, ts in enumerate(result.index):

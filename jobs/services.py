@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -169,11 +170,21 @@ def job_enqueue(job: Job) -> None:
     because the client was never told "accepted".
     """
 
+    # The task id is written with the job, before the message exists: writing it after
+    # the send locked the row just when an idle worker's claim (SELECT ... FOR UPDATE SKIP
+    # LOCKED) looked for it, and that worker skipped the job, which then waited for the
+    # recovery task (found by bench/accuracy.py --via-api).
+    # The same holds for sent_at, which the watchdog reads (jobs_recover_stale).
+    task_id = job.celery_task_id or str(uuid.uuid4())
+    Job.objects.filter(pk=job.pk).update(celery_task_id=task_id, sent_at=timezone.now())
+    job.celery_task_id = task_id
+
     def send() -> None:
         try:
-            result = job_message_send(
+            job_message_send(
                 job.kind,
                 str(job.pk),
+                task_id=task_id,
                 retry=True,
                 retry_policy=settings.CELERY_PUBLISH_RETRY_POLICY,
             )
@@ -181,8 +192,6 @@ def job_enqueue(job: Job) -> None:
             log.error("broker_unavailable", job_id=str(job.pk), error=str(exc))
             job_fail(job, "broker_unavailable", "The task queue is unavailable; retry later.")
             raise BrokerUnavailable() from exc
-        Job.objects.filter(pk=job.pk).update(sent_at=timezone.now())
-        Job.objects.filter(pk=job.pk, celery_task_id="").update(celery_task_id=result.id or "")
 
     transaction.on_commit(send, robust=False)
 

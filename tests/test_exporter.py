@@ -107,3 +107,29 @@ def test_a_broker_that_does_not_answer_is_reported_down():
     assert samples["energy_forecast_dependency_up{dependency=broker}"] == 0
     assert samples["energy_forecast_dependency_up{dependency=database}"] == 1
     assert not any(k.startswith("energy_forecast_queue_messages") for k in samples)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_active_model_reports_its_live_and_backtest_mape(org):
+    from training.models import ModelVersion
+
+    city = make_city(org)
+    ModelVersion.objects.create(
+        city=city, version=3, status="active", metrics={"model": {"mape": 3.1}},
+        live_metrics={"mape": 4.7, "coverage_90": 86.0, "points": 96},
+    )  # fmt: skip
+    ModelVersion.objects.create(city=city, version=2, status="retired", live_metrics={"mape": 9})
+    fresh = make_city(org, name="Geelong")
+    ModelVersion.objects.create(
+        city=fresh, version=1, status="active", metrics={"model": {"mape": 2.0}}
+    )  # no actuals since it issued: no live figure yet
+    samples = scrape()
+    labels = "city=Melbourne,model_version=3,organization=vic"
+    assert samples[f"energy_forecast_model_live_mape_percent{{{labels}}}"] == 4.7
+    assert samples[f"energy_forecast_model_backtest_mape_percent{{{labels}}}"] == 3.1
+    live = [k for k in samples if k.startswith("energy_forecast_model_live_mape_percent")]
+    assert live == [f"energy_forecast_model_live_mape_percent{{{labels}}}"]
+    assert (
+        "energy_forecast_model_backtest_mape_percent{city=Geelong,model_version=1,organization=vic}"
+        in samples
+    )

@@ -20,6 +20,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "backtest_pinball",
         "backtest_coverage",
         "skill",
+        "live_mape",
+        "live_coverage",
+        "live_points",
         "created_at",
     ]
     list_filter = ["status", "city", "algorithm"]
@@ -27,6 +30,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_select_related = ["city"]
     readonly_fields = [
         "metrics",
+        "live_metrics",
+        "live_calibration",
         "feature_importance",
         "features",
         "quantiles",
@@ -61,6 +66,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="Skill vs naive")
     def skill(self, obj):
         return (obj.metrics.get("model") or {}).get("skill_mape")
+
+    @admin.display(description="Live MAPE %")
+    def live_mape(self, obj):
+        return (obj.live_metrics or {}).get("mape")
+
+    @admin.display(description="Live 90 % coverage")
+    def live_coverage(self, obj):
+        return (obj.live_metrics or {}).get("coverage_90")
+
+    @admin.display(description="Live points")
+    def live_points(self, obj):
+        return (obj.live_metrics or {}).get("points")
 
     @admin.action(description="Promote (make active, retire the current active model)")
     def promote(self, request, queryset):

@@ -3,14 +3,16 @@
 For each local day D of the window (and of the calibration days before it), the
 forecast is issued at D's local midnight from demand observed strictly before it;
 the weather of D is the observed one (a perfect weather forecast, "ex-post"), or
-absent when the history has no weather. Models are refit every ``refit_days`` on all
-history before the refit point. bench/accuracy.py and training both call
+absent when the history has no weather; given stored weather forecast vintages
+(``weather``), the one known at D's midnight where there is one. Models are refit
+every ``refit_days`` on all history before the refit point. bench/accuracy.py and training both call
 :func:`rolling_origin_forecasts`; calibration, ensembling and selection of the raw
 forecasts it returns live in training/selection.py.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,6 +75,15 @@ def day_origins(start: pd.Timestamp, end: pd.Timestamp, city) -> list[pd.Timesta
     return [_local_midnight(day, tz).tz_convert("UTC") for day in days]
 
 
+def calibration_days_for(days_before_window: float, wanted: int) -> int:
+    """Calibration days that fit the history before a backtest window: its first
+    calibration forecast still needs a week of lags and MIN_TRAINING_DAYS to fit on
+    (plus a day, as windows snap to local midnights). Short histories get fewer days
+    rather than no model."""
+    room = math.floor(days_before_window - 7 - MIN_TRAINING_DAYS - 1)
+    return int(max(min(wanted, room), 0))
+
+
 def pinball_loss(actual: np.ndarray, predicted: np.ndarray, quantile: float) -> float:
     diff = actual - predicted
     return float(np.mean(np.maximum(quantile * diff, (quantile - 1) * diff)))
@@ -119,15 +130,32 @@ class RollingForecasts:
         return np.array([o.value for o in self.origins], dtype="int64")[self.day]
 
 
+# weather(origin, targets) -> the weather forecast known at ``origin`` for ``targets``
+# (a frame of weather columns, NaN where unknown), or None where there is none: the
+# stored vintages of a city (weather/selectors.py: weather_asof_lookup).
+WeatherAsOf = Callable[[pd.Timestamp, pd.DatetimeIndex], "pd.DataFrame | None"]
+
+
 def forecast_input(
-    history: pd.DataFrame, origin: pd.Timestamp, day_end: pd.Timestamp, lookback_days: int
+    history: pd.DataFrame,
+    origin: pd.Timestamp,
+    day_end: pd.Timestamp,
+    lookback_days: int,
+    weather: WeatherAsOf | None = None,
 ) -> pd.DataFrame:
-    """What is known at ``origin``: history before it, and the target day's weather only."""
+    """What is known at ``origin``: history before it, and the target day's weather only:
+    the observed weather (ex-post), or the stored forecast known at ``origin`` where
+    ``weather`` has one."""
     past = history[
         (history.index >= origin - pd.Timedelta(days=lookback_days)) & (history.index < origin)
     ]
     ahead = history[(history.index >= origin) & (history.index < day_end)].copy()
     ahead["demand_mw"] = np.nan
+    if weather is not None and len(ahead):
+        known = weather(origin, ahead.index)
+        if known is not None:
+            for column in known.columns.intersection(ahead.columns):
+                ahead[column] = known[column].reindex(ahead.index).to_numpy()
     return pd.concat([past, ahead])
 
 
@@ -140,6 +168,7 @@ def rolling_origin_forecasts(
     *,
     refit_days: int = 7,
     progress: Callable[[float], None] | None = None,
+    weather: WeatherAsOf | None = None,
 ) -> RollingForecasts:
     """Day-ahead forecasts of every local day in [start, end), refit every ``refit_days``."""
     history = history.sort_index()
@@ -159,7 +188,11 @@ def rolling_origin_forecasts(
             if len(targets) == 0:
                 continue
             items.append(
-                (forecast_input(history, origin, day_end, family.history_days), targets, origin)
+                (
+                    forecast_input(history, origin, day_end, family.history_days, weather),
+                    targets,
+                    origin,
+                )
             )
         started = time.perf_counter()
         predictions = predictor.predict_many(items) if items else []

@@ -13,12 +13,16 @@ quantiles are sorted so they never cross.
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import norm
 
 HOURS = 24
 POOLED_HOURS = 1  # each side
 MIN_SCORES = 24
 MIN_LEVEL = 0.002
 ADAPT_RATE = 0.05
+# The live calibration's rate at lead days 2..7 (forecasts/live_accuracy.py): their
+# outcomes arrive 1 to 6 days late, so each step reacts to an older regime.
+LATER_DAYS_ADAPT_RATE = 0.05
 
 
 def calibration_offsets(
@@ -63,3 +67,30 @@ def calibrate(raw: np.ndarray, hours: np.ndarray, offsets: np.ndarray | None) ->
     if offsets is None or len(raw) == 0:
         return np.sort(raw, axis=1)
     return np.sort(raw + np.asarray(offsets)[hours], axis=1)
+
+
+def adaptive_shift(
+    base: np.ndarray, actual: np.ndarray, days: np.ndarray, quantiles, rate: float = ADAPT_RATE
+) -> np.ndarray:
+    """MW to add to each quantile of the next forecasts, from issued ones (live calibration).
+
+    ``base``: (points, quantiles) MW as issued minus the shift they were issued with;
+    ``days``: the day of each point. Adaptive conformal inference on the levels, one
+    step per day as in :func:`adapted_levels`, each step judged with the shift of that
+    day; a level's displacement from nominal becomes MW through the width of the day's
+    band (the quantile distance of a normal error with that 5 %-95 % width): no refit.
+    """
+    quantiles = np.asarray(quantiles, dtype="float64")
+    levels = quantiles.copy()
+    shift = np.zeros(len(quantiles))
+    z = norm.ppf(quantiles)
+    band_z = norm.ppf(0.95) - norm.ppf(0.05)
+    low, high = int(np.argmin(quantiles)), int(np.argmax(quantiles))
+    for day in np.unique(days):
+        rows = days == day
+        forecast = np.sort(base[rows] + shift, axis=1)
+        below = (actual[rows, None] < forecast).mean(axis=0)
+        levels = np.clip(levels + rate * (quantiles - below), MIN_LEVEL, 1 - MIN_LEVEL)
+        sigma = max(float(np.mean(base[rows, high] - base[rows, low])), 0.0) / band_z
+        shift = sigma * (norm.ppf(levels) - z)
+    return shift

@@ -19,8 +19,9 @@ import pandas as pd
 from training.calibration import calibrate
 from training.evaluation import NO_WEATHER, WEATHER, Evaluation
 from training.families.gradient_boosting import CatBoostFamily
+from training.families.naive import SeasonalNaiveFamily
 from training.features import lead_days
-from training.later_days import MULTI_LEAD_VARIANTS, day_ahead_later_offsets, multi_lead_fit
+from training.later_days import LEADS, MULTI_LEAD_VARIANTS, day_ahead_later_blend, multi_lead_fit
 
 
 @dataclass
@@ -98,9 +99,17 @@ class DeployedModel:
             for k, raw in enumerate(predictor.predict_many(group)):
                 combined[k] = combined[k] + weight * raw
         out = []
-        for k, (_, targets, _) in enumerate(group):
-            hours = pd.DatetimeIndex(targets).tz_convert(self.timezone).hour.to_numpy()
-            out.append(calibrate(np.asarray(combined[k]), hours, variant.offsets))
+        offsets = np.asarray(variant.offsets)
+        for k, (_, targets, origin) in enumerate(group):
+            targets = pd.DatetimeIndex(targets).tz_convert("UTC")
+            hours = targets.tz_convert(self.timezone).hour.to_numpy()
+            raw = np.asarray(combined[k])
+            if offsets.ndim == 3:  # per lead day 2..7 (training/later_days.py)
+                origins = pd.DatetimeIndex([origin] * len(targets)).tz_convert("UTC")
+                lead = np.clip(lead_days(targets, origins, self.timezone), LEADS[0], LEADS[-1])
+                out.append(np.sort(raw + offsets[lead - LEADS[0], hours], axis=1))
+            else:
+                out.append(calibrate(raw, hours, offsets))
         return out
 
     def feature_importance(self) -> dict[str, float]:
@@ -163,11 +172,20 @@ def _extended_variants(evaluation: Evaluation, history: pd.DataFrame, city, fitt
             if name in MULTI_LEAD_VARIANTS:
                 found = multi_lead_fit(family, history, city)
                 label = f"{family_name}-multi-lead"
+                if found is not None:
+                    members = [(family_name, found[0], 1.0)]
+                    extended[name] = DeployedVariant(label, members, found[1])
             else:
-                offsets = day_ahead_later_offsets(family, history, city)
-                found = None if offsets is None else (fitted[family_name], offsets)
-                label = f"{family_name}-later-days"
-            if found is not None:
-                extended[name] = DeployedVariant(label, [(family_name, found[0], 1.0)], found[1])
+                found = day_ahead_later_blend(family, history, city)
+                if found is not None:
+                    weight, offsets = found
+                    naive = SeasonalNaiveFamily()
+                    members = [
+                        (family_name, fitted[family_name], weight),
+                        (naive.name, naive.fit(history, city), round(1 - weight, 2)),
+                    ]
+                    extended[name] = DeployedVariant(
+                        f"{family_name}+naive-later-days", members, offsets
+                    )
             break
     return extended

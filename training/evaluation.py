@@ -20,10 +20,16 @@ from training.backtest import (
     MIN_TRAINING_DAYS,
     BacktestWindow,
     RollingForecasts,
+    WeatherAsOf,
     rolling_origin_forecasts,
 )
 from training.families import Family, families_for
-from training.selection import Candidate, candidate_members, evaluate_variant
+from training.selection import (
+    Candidate,
+    candidate_members,
+    evaluate_variant,
+    selection_reason,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +78,7 @@ class Evaluation:
             "variants": {
                 variant: {
                     "selected": name,
+                    "reason": selection_reason(candidates, name),
                     "candidates": {n: c.as_dict() for n, c in candidates.items()},
                 }
                 for variant, (name, candidates) in self.variants.items()
@@ -109,6 +116,7 @@ def evaluation_run(
     refit_days: int,
     only: set[str] | None = None,
     progress: Callable[[float], None] | None = None,
+    weather: WeatherAsOf | None = None,
 ) -> Evaluation:
     """Rolling forecasts of each family over the calibration days and the window."""
     start = window.start - pd.Timedelta(days=calibration_days)
@@ -129,7 +137,14 @@ def evaluation_run(
 
         try:
             forecasts[family.name] = rolling_origin_forecasts(
-                history, city, family, start, window.end, refit_days=refit_days, progress=step
+                history,
+                city,
+                family,
+                start,
+                window.end,
+                refit_days=refit_days,
+                progress=step,
+                weather=weather,
             )
         except (ValueError, np.linalg.LinAlgError) as exc:  # a family that cannot run here
             failed[family.name] = str(exc)[:200]

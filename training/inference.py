@@ -9,7 +9,7 @@ the seasonal-profile fallback flagged as such.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,11 +19,15 @@ from cities.models import City
 from cities.selectors import observation_frame_for_city
 from errors import DomainError, InvalidInput
 from training.artifacts import artifact_load
+from training.evaluation import WEATHER
 from training.fallback import METHOD as FALLBACK_METHOD
 from training.fallback import seasonal_profile_forecast
+from training.features import lead_days
 from training.models import ModelVersion
 from training.quantiles import SUPPORTED_QUANTILES
 from training.selectors import model_versions_active_for_cities
+from weather.models import WeatherVintage
+from weather.selectors import weather_for_forecast
 
 __all__ = ["SUPPORTED_QUANTILES", "ForecastRequest", "ForecastResult", "forecast_many"]
 
@@ -55,6 +59,12 @@ class ForecastResult:
     model_version: ModelVersion | None
     quality: str  # "normal" or "fallback"
     quality_reason: str
+    # Which weather fed it (forecasts.ForecastRun.Weather): "vintage", "observations"
+    # or "none"; the vintage read as-of the start; why there was none.
+    weather: str = "none"
+    weather_vintage: WeatherVintage | None = None
+    weather_note: str = ""
+    calibration_shift: dict = field(default_factory=dict)  # lead day -> quantile -> MW
 
 
 @dataclass
@@ -63,6 +73,9 @@ class _Prepared:
     start: pd.Timestamp
     index: pd.DatetimeIndex
     history: pd.DataFrame
+    weather: str = "none"
+    weather_vintage: WeatherVintage | None = None
+    weather_note: str = ""
 
 
 def _validate(request: ForecastRequest) -> tuple[pd.Timestamp, pd.DatetimeIndex]:
@@ -98,7 +111,22 @@ def _prepare(request: ForecastRequest) -> _Prepared:
     # As-of: demand at or after the origin is not known yet; weather rows there are
     # (an uploaded weather forecast) and feed the temperature feature.
     frame.loc[frame.index >= start, "demand_mw"] = np.nan
-    return _Prepared(request, start, index, frame)
+    frame = frame.reindex(frame.index.union(index))
+    # A weather forecast vintage issued at or before the start (as-of) takes precedence
+    # over weather rows of the observations for the targets it covers.
+    found = weather_for_forecast(request.city, start, index)
+    if found.values is not None:
+        for column in found.values.columns:
+            known = found.values[column].dropna()
+            frame.loc[known.index, column] = known.to_numpy()
+    covered = frame["temperature_c"].reindex(index).notna().all()
+    if found.vintage is not None and covered and found.values["temperature_c"].notna().any():
+        weather, note = "vintage", found.note
+    elif covered:
+        weather, note = "observations", ""
+    else:
+        weather, note = "none", found.note or "no weather forecast for the targets"
+    return _Prepared(request, start, index, frame, weather, found.vintage, note[:200])
 
 
 def _model_usable(prepared: _Prepared) -> tuple[bool, str]:
@@ -127,6 +155,8 @@ def _fallback(prepared: _Prepared, reason: str) -> ForecastResult:
         model_version=None,
         quality="fallback",
         quality_reason=reason[:200],
+        weather="none",
+        weather_note=prepared.weather_note,
     )
 
 
@@ -148,9 +178,25 @@ def _predict_group(model_version: ModelVersion, group: list[_Prepared]) -> list[
     model = artifact_load(model_version)
     predictions = model.predict_many([(p.history, p.index, p.start) for p in group])
     column = {q: i for i, q in enumerate(model.quantiles)}
+    shifts = live_shift(model_version, model.quantiles)
     results = []
     for prepared, rows in zip(group, predictions, strict=True):
-        variant = model.variants[model.variant_for(prepared.history, prepared.index)]
+        name = model.variant_for(prepared.history, prepared.index)
+        variant = model.variants[name]
+        applied = {}
+        if shifts:
+            origins = pd.DatetimeIndex([prepared.start] * len(prepared.index))
+            leads = lead_days(prepared.index, origins, model.timezone)
+            rows = rows.copy()
+            for lead, shift in shifts.items():
+                at = leads == lead
+                if at.any():
+                    rows[at] = np.sort(rows[at] + shift, axis=1)
+                    applied[str(lead)] = {
+                        str(q): round(float(v), 3)
+                        for q, v in zip(model.quantiles, shift, strict=True)
+                    }
+        weather = prepared.weather if name == WEATHER else "none"
         results.append(
             ForecastResult(
                 key=prepared.request.key,
@@ -160,9 +206,23 @@ def _predict_group(model_version: ModelVersion, group: list[_Prepared]) -> list[
                 model_version=model_version,
                 quality="normal",
                 quality_reason="",
+                weather=weather,
+                weather_vintage=prepared.weather_vintage if weather == "vintage" else None,
+                weather_note=prepared.weather_note if weather == "none" else "",
+                calibration_shift=applied,
             )
         )
     return results
+
+
+def live_shift(model_version: ModelVersion, quantiles) -> dict[int, np.ndarray]:
+    """The live interval shift by lead day (MW per quantile), refreshed from the city's
+    issued forecasts against the actuals that arrived (forecasts/live_accuracy.py)."""
+    stored = (model_version.live_calibration or {}).get("shift_mw_by_lead") or {}
+    return {
+        int(lead): np.array([float(by_q.get(str(q), 0.0)) for q in quantiles])
+        for lead, by_q in stored.items()
+    }
 
 
 def forecast_many(requests: list[ForecastRequest]) -> list[ForecastResult | DomainError]:

@@ -14,6 +14,8 @@ on the validation and test weeks: docs/benchmarks.md (`bench/lead_accuracy.py`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -21,6 +23,7 @@ from training.calibration import calibration_offsets
 from training.evaluation import WEATHER
 from training.families.base import QUANTILES
 from training.families.gradient_boosting import CatBoostFamily
+from training.families.naive import SeasonalNaiveFamily
 from training.features import feature_frame_for_pairs, issue_midnights, local_midnights
 
 LEADS: tuple[int, ...] = (2, 3, 4, 5, 6, 7)
@@ -32,6 +35,7 @@ MULTI_LEAD_VARIANTS: tuple[str, ...] = (WEATHER,)
 THIN = 3  # each lead sees every third day: six leads cost two day-ahead fits
 SEEDS = 1  # one booster, where the day-ahead no-weather model averages three
 HOLDOUT_DAYS = 28
+BLEND_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
 MIN_TRAINING_DAYS = 28  # before the holdout
 
 
@@ -54,12 +58,21 @@ def _holdout_start(history: pd.DataFrame, city) -> pd.Timestamp | None:
     return start if start - demand.index[0] >= pd.Timedelta(days=MIN_TRAINING_DAYS) else None
 
 
-def _later_day_offsets(trial, history: pd.DataFrame, start: pd.Timestamp, city) -> np.ndarray:
-    """Conformal offsets of ``trial`` (fitted before ``start``) at leads 2..7 on the holdout.
+@dataclass
+class _Holdout:
+    """Every observed holdout interval forecast at each lead 2..7 by a trial fit."""
 
-    Every observed holdout interval is forecast at each lead (demand is read only
-    before each row's origin; weather where present, like the day-ahead backtest).
-    """
+    raw: np.ndarray  # (rows, QUANTILES) MW
+    truth: np.ndarray
+    hours: np.ndarray  # local hour of each row
+    leads: np.ndarray
+    targets: pd.DatetimeIndex
+    origins: pd.DatetimeIndex
+
+
+def _holdout_forecasts(trial, history: pd.DataFrame, start: pd.Timestamp, city) -> _Holdout:
+    """Demand is read only before each row's origin; weather where present, like the
+    day-ahead backtest."""
     demand = history["demand_mw"].dropna()
     actual = demand[demand.index >= start]
     targets = actual.index.repeat(len(LEADS))
@@ -69,15 +82,46 @@ def _later_day_offsets(trial, history: pd.DataFrame, start: pd.Timestamp, city) 
         ).ravel()
     ).tz_localize("UTC")
     features = feature_frame_for_pairs(history, targets, origins, city)
-    raw = trial.model.predict_raw(features)
-    truth = actual.to_numpy(dtype="float64").repeat(len(LEADS))
-    hours = features.index.tz_convert(city.timezone).hour.to_numpy()
+    return _Holdout(
+        raw=trial.model.predict_raw(features),
+        truth=actual.to_numpy(dtype="float64").repeat(len(LEADS)),
+        hours=features.index.tz_convert(city.timezone).hour.to_numpy(),
+        leads=np.tile(np.array(LEADS), len(actual)),
+        targets=targets,
+        origins=origins,
+    )
+
+
+def _per_lead_offsets(raw, truth, hours, leads) -> np.ndarray:
+    """(LEADS, 24, QUANTILES) conformal offsets, one set per lead day: errors grow with
+    the lead, and one band pooled over leads 2..7 was too wide at day 2 and too narrow
+    at day 7 (docs/benchmarks.md, bench/lead_accuracy.py)."""
     usable = np.isfinite(raw).all(axis=1) & np.isfinite(truth)
-    offsets = calibration_offsets(raw[usable], truth[usable], hours[usable], QUANTILES)
-    # Only the band's width, not its centre: a month's mean error at a week's lead is
-    # the season's drift (the Victorian spring made a fit before mid-August 400 MW too
-    # high in the weeks after it), which the final fit, on those weeks too, no longer has.
-    return offsets - offsets[:, [QUANTILES.index(0.5)]]
+    out = np.zeros((len(LEADS), 24, raw.shape[1]))
+    for k, lead in enumerate(LEADS):
+        rows = usable & (leads == lead)
+        offsets = calibration_offsets(raw[rows], truth[rows], hours[rows], QUANTILES)
+        # Only the band's width, not its centre: a month's mean error at a week's lead is
+        # the season's drift (the Victorian spring made a fit before mid-August 400 MW too
+        # high in the weeks after it), which the final fit, on those weeks too, no longer has.
+        out[k] = offsets - offsets[:, [QUANTILES.index(0.5)]]
+    return out
+
+
+def _later_day_offsets(trial, history: pd.DataFrame, start: pd.Timestamp, city) -> np.ndarray:
+    """Per-lead conformal offsets of ``trial`` (fitted before ``start``) on the holdout."""
+    held = _holdout_forecasts(trial, history, start, city)
+    return _per_lead_offsets(held.raw, held.truth, held.hours, held.leads)
+
+
+def _naive_holdout(history: pd.DataFrame, held: _Holdout, city) -> np.ndarray:
+    """The seasonal naive's forecasts of the holdout rows, from each row's origin."""
+    predictor = SeasonalNaiveFamily().fit(history, city)
+    raw = np.full((len(held.targets), len(QUANTILES)), np.nan)
+    for origin in held.origins.unique():
+        rows = np.flatnonzero(held.origins == origin)
+        raw[rows] = predictor.predict(history, held.targets[rows], origin)
+    return raw
 
 
 def multi_lead_fit(base: CatBoostFamily, history: pd.DataFrame, city):
@@ -91,10 +135,33 @@ def multi_lead_fit(base: CatBoostFamily, history: pd.DataFrame, city):
     return family.fit(history, city), offsets
 
 
-def day_ahead_later_offsets(base: CatBoostFamily, history: pd.DataFrame, city):
-    """Offsets that make the day-ahead model's band hold at leads 2..7, or None (too short)."""
+def day_ahead_later_blend(base: CatBoostFamily, history: pd.DataFrame, city):
+    """(weight of the day-ahead model, per-lead offsets) for leads 2..7, or None (too short).
+
+    Without a weather forecast the day-ahead model, reading lags days old, is about as
+    accurate as the seasonal naive beyond day 1; their errors differ, so their blend is
+    better than either. The weight (of a grid, like the day-ahead ensembles) minimises
+    the holdout's MAPE over leads 2..7; the blend's band is calibrated per lead.
+    """
     start = _holdout_start(history, city)
     if start is None:
         return None
     trial = base.fit(history[history.index < start], city)
-    return _later_day_offsets(trial, history, start, city)
+    held = _holdout_forecasts(trial, history, start, city)
+    naive = _naive_holdout(history, held, city)
+    median = QUANTILES.index(0.5)
+    usable = np.isfinite(held.raw).all(axis=1) & np.isfinite(naive).all(axis=1)
+    usable &= np.isfinite(held.truth)
+    truth = held.truth[usable]
+
+    def mape(w: float) -> float:
+        blend = w * held.raw[usable, median] + (1 - w) * naive[usable, median]
+        return float(np.mean(np.abs(blend - truth) / truth))
+
+    weight = float(min(BLEND_GRID, key=mape))
+    combined = weight * held.raw + (1 - weight) * naive
+    rows = np.isfinite(combined).all(axis=1)
+    offsets = _per_lead_offsets(
+        combined[rows], held.truth[rows], held.hours[rows], held.leads[rows]
+    )
+    return weight, offsets

@@ -26,6 +26,14 @@ class ModelVersion(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CANDIDATE)
     promotion_note = models.CharField(max_length=300, blank=True)
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL)
+    # Between retrains (forecasts/live_accuracy.py, after each upload of actuals): the
+    # version's issued day-ahead forecasts scored against the actuals that arrived
+    # ({"mape", "coverage_90", "pinball", "points", "days", "first", "last",
+    # "updated_at"}), and the interval shift tracked from the city's issued forecasts
+    # (adaptive, no refit)
+    # that inference adds to each lead day ({"shift_mw_by_lead": {lead: {quantile: MW}}}).
+    live_metrics = models.JSONField(default=dict, blank=True)
+    live_calibration = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
 

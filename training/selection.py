@@ -152,6 +152,30 @@ def evaluate_variant(
     return select(candidates), candidates
 
 
+def selection_reason(candidates: dict[str, Candidate], selected: str) -> str:
+    """Why ``select`` chose ``selected``, in words stored on the model version."""
+
+    def label(n: str) -> str:
+        return f"{n} {candidates[n].scores['mape']:.2f} %"
+
+    ranked = sorted(candidates, key=lambda n: candidates[n].scores["mape"])
+    text = (
+        f"lowest backtest MAPE of {len(candidates)} candidates: {label(selected)}"
+        if ranked[0] == selected
+        else f"{label(selected)}, the best fast candidate"
+    )
+    if ranked[0] != selected:
+        margin = 1 - candidates[ranked[0]].scores["mape"] / candidates[selected].scores["mape"]
+        text += (
+            f"; {label(ranked[0])} is better by {margin:.1%} of its MAPE, not the "
+            f"{SLOW_MODEL_MARGIN:.0%} a slow model ({', '.join(sorted(SLOW_FAMILIES))}) must win by"
+        )
+    others = [n for n in ranked if n != selected][:2]
+    if others:
+        text += "; next: " + ", ".join(label(n) for n in others)
+    return text
+
+
 def select(candidates: dict[str, Candidate]) -> str:
     """Lowest MAPE (then pinball); a slow candidate must win by SLOW_MODEL_MARGIN."""
 

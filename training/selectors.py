@@ -34,3 +34,22 @@ def model_version_get_for_user(user, model_id) -> ModelVersion:
         return model_versions_for_user(user).get(pk=int(model_id))
     except (ModelVersion.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such model version.") from None
+
+
+def model_versions_active_scores() -> list[dict]:
+    """Every active model's city and version with its backtest MAPE and its live MAPE
+    (issued forecasts against the actuals that arrived since: forecasts/live_accuracy.py;
+    None until some arrived), for the metrics exporter."""
+    rows = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values(
+        "version", "metrics", "live_metrics", "city__name", "city__organization__slug"
+    )
+    return [
+        {
+            "organization": row["city__organization__slug"],
+            "city": row["city__name"],
+            "version": row["version"],
+            "backtest_mape": ((row["metrics"] or {}).get("model") or {}).get("mape"),
+            "live_mape": (row["live_metrics"] or {}).get("mape"),
+        }
+        for row in rows
+    ]

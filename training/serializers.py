@@ -10,6 +10,10 @@ class ModelVersionListSerializer(serializers.ModelSerializer):
     pinball = serializers.SerializerMethodField()
     coverage_90 = serializers.SerializerMethodField()
     skill_mape = serializers.SerializerMethodField()
+    live_mape = serializers.SerializerMethodField()
+    live_coverage_90 = serializers.SerializerMethodField()
+    live_points = serializers.SerializerMethodField()
+    live_updated_at = serializers.SerializerMethodField()
 
     class Meta:
         model = ModelVersion
@@ -25,6 +29,10 @@ class ModelVersionListSerializer(serializers.ModelSerializer):
             "pinball",
             "coverage_90",
             "skill_mape",
+            "live_mape",
+            "live_coverage_90",
+            "live_points",
+            "live_updated_at",
             "created_at",
             "promoted_at",
         ]
@@ -52,6 +60,20 @@ class ModelVersionListSerializer(serializers.ModelSerializer):
     def get_naive_mape(self, obj) -> float | None:
         return (obj.metrics.get("seasonal_naive") or {}).get("mape")
 
+    # Live: the version's issued day-ahead forecasts against the actuals that arrived
+    # since (forecasts/live_accuracy.py), next to the backtest figures above.
+    def get_live_mape(self, obj) -> float | None:
+        return (obj.live_metrics or {}).get("mape")
+
+    def get_live_coverage_90(self, obj) -> float | None:
+        return (obj.live_metrics or {}).get("coverage_90")
+
+    def get_live_points(self, obj) -> int:
+        return int((obj.live_metrics or {}).get("points") or 0)
+
+    def get_live_updated_at(self, obj) -> str | None:
+        return (obj.live_metrics or {}).get("updated_at")
+
 
 class ModelVersionDetailSerializer(ModelVersionListSerializer):
     class Meta(ModelVersionListSerializer.Meta):
@@ -66,6 +88,8 @@ class ModelVersionDetailSerializer(ModelVersionListSerializer):
             "backtest_end",
             "metrics",
             "feature_importance",
+            "live_metrics",
+            "live_calibration",
             "promotion_note",
             "job",
         ]

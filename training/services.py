@@ -31,6 +31,7 @@ from training.backtest import (
     MIN_WINDOW_DAYS,
     BacktestWindow,
     backtest_window_for,
+    calibration_days_for,
 )
 from training.catboost_model import DEFAULT_PARAMS, model_params
 from training.deployed import algorithm_name, deployed_model_fit
@@ -38,6 +39,7 @@ from training.evaluation import Evaluation, evaluation_run
 from training.metrics import TRAINING_SECONDS
 from training.models import ModelVersion
 from training.selectors import model_version_active_for_city
+from weather.selectors import weather_asof_lookup
 
 log = structlog.get_logger(__name__)
 
@@ -95,7 +97,9 @@ def _windows_for(history: pd.DataFrame, city: City) -> tuple[BacktestWindow, int
     room = math.floor(usable_days - MIN_TRAINING_DAYS - 1)
     days = settings.TRAINING_BACKTEST_DAYS
     window_days = max(min(days, room // 2), MIN_WINDOW_DAYS)
-    calibration_days = max(min(settings.TRAINING_CALIBRATION_DAYS, room - window_days), 0)
+    calibration_days = calibration_days_for(
+        usable_days + 7 - window_days, settings.TRAINING_CALIBRATION_DAYS
+    )
     return backtest_window_for(demand.index, city, window_days), calibration_days
 
 
@@ -185,6 +189,11 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
         "calibration_days": calibration_days,
         "refit_days": settings.TRAINING_REFIT_DAYS,
     }
+    # The weather of each backtest day: observed (ex-post), or the stored weather
+    # forecast vintage known at its midnight where there is one.
+    weather = (
+        weather_asof_lookup(city) if settings.TRAINING_BACKTEST_WEATHER == "vintages" else None
+    )
     evaluation = evaluation_run(
         history,
         city,
@@ -194,6 +203,7 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
         refit_days=settings.TRAINING_REFIT_DAYS,
         only=set(settings.TRAINING_FAMILIES) if settings.TRAINING_FAMILIES else None,
         progress=lambda share: report(share * 70),
+        weather=weather,
     )
     report(70)
     deployed = deployed_model_fit(evaluation, history, city)
@@ -204,7 +214,11 @@ def model_version_train(*, city: City, job: Job | None = None) -> ModelVersion:
         _champion_comparison(champion, history, city, evaluation, params) if champion else None
     )
     report(95)
-    metrics = {**evaluation.metrics(), "training_seconds": round(time.perf_counter() - started, 2)}
+    metrics = {
+        **evaluation.metrics(),
+        "backtest_weather": "vintages where stored" if weather else "ex-post",
+        "training_seconds": round(time.perf_counter() - started, 2),
+    }
     if comparison:
         metrics["champion_comparison"] = comparison
     selected = evaluation.selected(evaluation.primary_variant())
@@ -306,3 +320,16 @@ def city_active_model_refresh(*, city_id: int) -> None:
             "mape": (active.metrics.get("model") or {}).get("mape"),
         }
     City.objects.filter(pk=city_id).update(active_model=summary)
+
+
+def model_version_live_record(
+    model_version: ModelVersion, *, live_metrics: dict, live_calibration: dict
+) -> ModelVersion:
+    """Store the live figures and interval shift of a version (forecasts/live_accuracy.py
+    computes them from the forecasts it issued); the artifact is not touched."""
+    model_version.live_metrics = live_metrics
+    model_version.live_calibration = live_calibration
+    ModelVersion.objects.filter(pk=model_version.pk).update(
+        live_metrics=live_metrics, live_calibration=live_calibration
+    )
+    return model_version

@@ -250,6 +250,19 @@ def _workload(stack: Stack, password: str) -> None:
     stack.request_ids["optimize"] = request_id
     stack.jobs["optimize"] = _wait_job(stack, answer.json()["job"])
 
+    # The forecast day's actuals arrive: the active model's live accuracy is scored
+    # (forecasts/live_accuracy.py), which the exporter reports next to its backtest.
+    day = sample_frame().loc["2014-12-29 13:00":"2014-12-30 12:30"][["demand_mw"]]
+    day.index = day.index.tz_convert("Australia/Melbourne").tz_localize(None)
+    answer = http(
+        "POST",
+        f"{stack.base}/api/v1/cities/{city_id}/observations/",
+        body=day.rename_axis("timestamp").to_csv().encode(),
+        headers={"Authorization": f"Bearer {stack.token}", "Content-Type": "text/csv"},
+    )
+    assert answer.status == 202, answer.body[:500]
+    stack.jobs["actuals"] = _wait_job(stack, answer.json()["job"])
+
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory):

@@ -17,12 +17,6 @@ from tests.deploy.processes import ROOT, http, metric_names, metric_sum, scrape
 pytestmark = pytest.mark.needs_server
 
 LIVE_COUNTER = "django_http_requests_total_by_view_transport_method_total"
-# Exported by issue 13's accuracy exporter (wired at merge): alerts.yml and the dashboard
-# already read them.
-NOT_YET_EXPORTED = {
-    "energy_forecast_model_live_mape_percent",
-    "energy_forecast_model_backtest_mape_percent",
-}
 # Series Prometheus makes itself.
 PROMETHEUS_OWN = {"up"}
 
@@ -134,7 +128,7 @@ def test_every_metric_the_alerts_and_dashboard_read_is_exported(stack):
         | metric_names(scrape(stack.exporter))
     )
     missing = {
-        where: sorted(names - exported - NOT_YET_EXPORTED - PROMETHEUS_OWN)
+        where: sorted(names - exported - PROMETHEUS_OWN)
         for where, names in expressions_in_use().items()
     }
     assert not {where: names for where, names in missing.items() if names}

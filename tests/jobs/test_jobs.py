@@ -106,3 +106,16 @@ def test_concurrent_batch_claims_never_share_a_job(org):
     assert len(everything) == len(set(everything)) == 60
     assert set(everything) == jobs
     assert Job.objects.filter(state=Job.State.RUNNING, attempts=1).count() == 60
+
+
+def test_the_task_id_is_stored_before_the_message_is_sent(org, django_capture_on_commit_callbacks):
+    """Nothing writes the job's row after its message is out: a worker claiming the job
+    at once (SKIP LOCKED) would skip a row still locked by that write."""
+    from jobs.services import job_enqueue
+
+    job = new_job(org)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job_enqueue(job)
+    stored = Job.objects.get(pk=job.pk).celery_task_id
+    assert len(callbacks) == 1  # the send, after commit
+    assert stored and stored == job.celery_task_id

@@ -55,10 +55,17 @@ def test_a_week_ahead_forecast_is_day_ahead_first_then_multi_lead(victoria, melb
     evaluation = _evaluate(known, melbourne, ["catboost", "catboost-no-weather"])
     deployed = deployed_model_fit(evaluation, known, melbourne)
     assert set(deployed.extended) == {WEATHER, NO_WEATHER}
-    # Without weather: the same day-ahead booster, with a band calibrated at leads 2..7.
+    # Without weather: the same day-ahead booster blended with the seasonal naive (weight
+    # from the holdout), with a band calibrated per lead day 2..7.
     blind_later = deployed.extended[NO_WEATHER]
     assert blind_later.members[0][1] is deployed.variants[NO_WEATHER].members[0][1]
-    assert blind_later.candidate == "catboost-no-weather-later-days"
+    assert blind_later.candidate == "catboost-no-weather+naive-later-days"
+    assert blind_later.members[1][0] == "seasonal-naive"
+    assert blind_later.members[0][2] + blind_later.members[1][2] == pytest.approx(1.0)
+    for later in deployed.extended.values():
+        assert np.asarray(later.offsets).shape == (len(later_days.LEADS), 24, 7)
+        widths = [np.mean(o[:, -1] - o[:, 0]) for o in later.offsets]
+        assert widths[-1] > widths[0]  # the band widens with the lead
     assert deployed.configuration()[WEATHER]["after_first_day"]["members"][0]["weight"] == 1.0
 
     week = pd.date_range(origin, periods=7 * 48, freq="30min")
@@ -104,4 +111,4 @@ def test_no_multi_lead_model_without_enough_history_for_its_holdout(victoria, me
     short = victoria.loc["2014-11-20":"2014-12-31"]  # 42 days < 28 holdout + 28 training
     family = _evaluate(victoria.loc[TEN_WEEKS], melbourne, ["catboost"]).families["catboost"]
     assert later_days.multi_lead_fit(family, short, melbourne) is None
-    assert later_days.day_ahead_later_offsets(family, short, melbourne) is None
+    assert later_days.day_ahead_later_blend(family, short, melbourne) is None
