@@ -15,10 +15,14 @@ class ForecastsConfig(AppConfig):
 
     def ready(self):
         # The forecast job's runner (jobs/registry.py): apps register their own tasks.
+        from django.conf import settings
+
         from cities.signals import observations_stored
         from forecasts.tasks import forecast_batch
         from jobs.models import Job
         from jobs.registry import job_kind_register
 
-        job_kind_register(Job.Kind.FORECAST, forecast_batch, jobs_per_message=32)
+        job_kind_register(
+            Job.Kind.FORECAST, forecast_batch, jobs_per_message=lambda: settings.FORECAST_BATCH_SIZE
+        )
         observations_stored.connect(_observations_stored, dispatch_uid="forecasts-live-refresh")

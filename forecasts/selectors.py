@@ -8,13 +8,44 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F, Max, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, IntegerField, Max, QuerySet, Subquery, Window
+from django.db.models.functions import Coalesce, RowNumber
 
 from accounts.selectors import require_organization_id, require_organization_id_cached
 from cities.models import City
 from errors import NotFound
 from forecasts.models import Forecast, ForecastRun
+from httpapi.params import is_database_id
+from jobs.models import Job
+
+
+def cities_for_forecast_requests(organization_id: int, city_ids) -> tuple[dict[int, City], int]:
+    """The organisation's cities among ``city_ids`` (id -> City; others are simply
+    absent: not found, or another tenant's) and how many of its forecast requests are
+    queued, in one query: the backlog count rides along as a scalar subquery, which
+    PostgreSQL evaluates once (an InitPlan), not once per row.
+    """
+    ids = {int(c) for c in city_ids if is_database_id(str(c))}
+    if not ids:
+        return {}, 0
+    queued = (
+        Job.objects.filter(
+            organization_id=organization_id,
+            kind=Job.Kind.FORECAST,
+            state=Job.State.QUEUED,
+        )
+        .order_by()
+        .values("organization_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    cities = list(
+        City.objects.filter(organization_id=organization_id, pk__in=ids).annotate(
+            queued_forecasts=Coalesce(Subquery(queued, output_field=IntegerField()), 0)
+        )
+    )
+    backlog = cities[0].queued_forecasts if cities else 0
+    return {city.pk: city for city in cities}, backlog
 
 
 def forecast_runs_for_user(user) -> QuerySet[ForecastRun]:

@@ -12,15 +12,20 @@ from django.db import transaction
 from django.utils import timezone
 
 import errors
-from accounts.selectors import require_organization_id
+from accounts.selectors import require_organization_id_cached
 from cities.models import City
-from cities.selectors import city_get_for_user
 from forecasts import metrics
 from forecasts.models import Forecast, ForecastRun
+from forecasts.selectors import cities_for_forecast_requests
 from jobs.models import Job
-from jobs.services import job_create, job_enqueue, request_key_for
+from jobs.services import (
+    job_create,
+    job_enqueue,
+    jobs_create_many,
+    jobs_enqueue_many,
+    request_key_for,
+)
 from training.quantiles import DEFAULT_QUANTILES
-from training.selectors import model_version_active_for_city
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,16 @@ def forecast_spec_validate(spec: ForecastSpec) -> ForecastSpec:
     return spec
 
 
-def forecast_backlog_check(organization_id: int, extra: int = 1) -> None:
-    """Bounded backlog: past the limit new requests get 429 with Retry-After."""
-    queued = Job.objects.filter(
-        organization_id=organization_id, kind=Job.Kind.FORECAST, state=Job.State.QUEUED
-    ).count()
+def forecast_backlog_check(organization_id: int, extra: int = 1, queued: int | None = None) -> None:
+    """Bounded backlog: past the limit new requests get 429 with Retry-After.
+
+    ``queued`` is the organisation's count of queued forecast requests when the caller
+    already read it (forecasts/selectors.py:cities_for_forecast_requests).
+    """
+    if queued is None:
+        queued = Job.objects.filter(
+            organization_id=organization_id, kind=Job.Kind.FORECAST, state=Job.State.QUEUED
+        ).count()
     limit = settings.FORECAST_MAX_QUEUED_PER_ORG
     if queued + extra > limit:
         asked = f"{extra} more " if extra > 1 else "another "
@@ -64,27 +74,64 @@ def forecast_backlog_check(organization_id: int, extra: int = 1) -> None:
         )
 
 
-def forecast_request_create(
-    *, organization_id: int, user, spec: ForecastSpec, idempotency_key: str = ""
-) -> tuple[Job, bool]:
-    """Accept one forecast request as a job (or return the job that already answers it)."""
-    active = model_version_active_for_city(spec.city)
+def _request_params(organization_id: int, spec: ForecastSpec) -> tuple[dict, str]:
+    """The job parameters of ``spec`` and its request key. The same request against the
+    same model gives the same answer, so the key includes the active model version, read
+    from the city's copy of it (training keeps it in the promoting transaction)."""
     params = {
         "city": spec.city.pk,
         "start": pd.Timestamp(spec.start).tz_convert("UTC").isoformat(),
         "horizon_hours": spec.horizon_hours,
         "quantiles": list(spec.quantiles),
     }
-    # The same request against the same model gives the same answer: reuse its job.
-    key_params = {**params, "model_version": active.pk if active else None}
+    key_params = {**params, "model_version": (spec.city.active_model or {}).get("id")}
+    return params, request_key_for(organization_id, Job.Kind.FORECAST, key_params)
+
+
+def _reuse_since() -> datetime:
+    return timezone.now() - timedelta(seconds=settings.FORECAST_CACHE_SECONDS)
+
+
+def forecast_requests_create(
+    *, organization_id: int, user, specs: list[ForecastSpec]
+) -> list[tuple[Job, bool]]:
+    """Accept validated requests as jobs, in order, each with whether it is new: a
+    healthy job of the same request is reused, new ones are written with one INSERT and
+    sent once the surrounding transaction (if any) commits, one message per batch
+    (jobs/services.py:jobs_enqueue_many)."""
+    answered = jobs_create_many(
+        organization_id=organization_id,
+        user=user,
+        kind=Job.Kind.FORECAST,
+        requests=[_request_params(organization_id, spec) for spec in specs],
+        reuse_since=_reuse_since(),
+    )
+    new_jobs = [job for job, created in answered if created]
+    if new_jobs:
+        metrics.FORECAST_REQUESTS.labels(outcome="new").inc(len(new_jobs))
+    if len(answered) > len(new_jobs):
+        metrics.FORECAST_REQUESTS.labels(outcome="reused").inc(len(answered) - len(new_jobs))
+    jobs_enqueue_many(Job.Kind.FORECAST, new_jobs)
+    return answered
+
+
+def forecast_request_create(
+    *, organization_id: int, user, spec: ForecastSpec, idempotency_key: str = ""
+) -> tuple[Job, bool]:
+    """Accept one forecast request as a job (or return the job that already answers it).
+    The Idempotency-Key path: the key's job is looked up (and released after a broker
+    outage) before the request key."""
+    if not idempotency_key:
+        return forecast_requests_create(organization_id=organization_id, user=user, specs=[spec])[0]
+    params, request_key = _request_params(organization_id, spec)
     job, created = job_create(
         organization=spec.city.organization,
         user=user,
         kind=Job.Kind.FORECAST,
         params=params,
-        request_key=request_key_for(organization_id, Job.Kind.FORECAST, key_params),
+        request_key=request_key,
         idempotency_key=idempotency_key,
-        reuse_since=timezone.now() - timedelta(seconds=settings.FORECAST_CACHE_SECONDS),
+        reuse_since=_reuse_since(),
     )
     metrics.FORECAST_REQUESTS.labels(outcome="new" if created else "reused").inc()
     if created:
@@ -92,10 +139,12 @@ def forecast_request_create(
     return job, created
 
 
-def forecast_spec_from_request(user, data: dict) -> ForecastSpec:
-    """The spec of one validated request (ForecastRequestSerializer) of ``user``: the
-    city must be theirs (404) and active (422), the start on its grid (400)."""
-    city = city_get_for_user(user, data["city"])
+def forecast_spec_for_city(city: City | None, data: dict) -> ForecastSpec:
+    """The spec of one validated request (ForecastRequestSerializer) for ``city``, the
+    caller's city of that id or None: a missing city is a 404, an inactive one a 422,
+    a start off its grid a 400."""
+    if city is None:
+        raise errors.NotFound("No such city.")
     if not city.is_active:
         raise errors.Unprocessable(f"{city.name} is not active.", code="city_inactive")
     return forecast_spec_validate(
@@ -109,35 +158,46 @@ def forecast_spec_from_request(user, data: dict) -> ForecastSpec:
 
 
 def forecast_request_accept(*, user, data: dict, idempotency_key: str = "") -> Job:
-    """The job that answers one validated request of ``user`` (new or reused)."""
-    org_id = require_organization_id(user)
-    spec = forecast_spec_from_request(user, data)
-    forecast_backlog_check(org_id)
-    with transaction.atomic():
-        job, _ = forecast_request_create(
-            organization_id=org_id, user=user, spec=spec, idempotency_key=idempotency_key
-        )
-    return job
+    """The job that answers one validated request of ``user`` (new or reused).
+
+    No transaction of its own: the reuse lookup and the INSERT run in autocommit, and
+    the message goes out right after the INSERT. Two identical requests racing may get
+    two jobs, which is harmless (each writes one run); an Idempotency-Key is what makes
+    retries exact, and its job_create path keeps its own guard.
+    """
+    org_id = require_organization_id_cached(user)
+    cities, queued = cities_for_forecast_requests(org_id, [data["city"]])
+    spec = forecast_spec_for_city(cities.get(data["city"]), data)
+    forecast_backlog_check(org_id, queued=queued)
+    if idempotency_key:
+        with transaction.atomic():
+            job, _ = forecast_request_create(
+                organization_id=org_id, user=user, spec=spec, idempotency_key=idempotency_key
+            )
+        return job
+    return forecast_requests_create(organization_id=org_id, user=user, specs=[spec])[0][0]
 
 
 def forecast_requests_accept_batch(*, user, items: list[dict]) -> list[Job]:
-    """One job per validated request; one bad item refuses the whole batch, naming it."""
-    org_id = require_organization_id(user)
+    """One job per validated request; one bad item refuses the whole batch, naming it.
+
+    One query reads the cities (and the backlog), one finds reusable jobs, one INSERT
+    writes the new jobs and one message per batch of the forecast runner sends them.
+    """
+    org_id = require_organization_id_cached(user)
+    cities, queued = cities_for_forecast_requests(org_id, [item["city"] for item in items])
     specs = []
     for index, item in enumerate(items):
         try:
-            specs.append(forecast_spec_from_request(user, item))
+            specs.append(forecast_spec_for_city(cities.get(item["city"]), item))
         except errors.DomainError as exc:
             # The same class keeps the status; the code and message name the item.
             raise type(exc)(
                 f"items[{index}]: {exc.message}", code="invalid_item", details={"index": index}
             ) from None
-    forecast_backlog_check(org_id, extra=len(specs))
-    with transaction.atomic():
-        return [
-            forecast_request_create(organization_id=org_id, user=user, spec=spec)[0]
-            for spec in specs
-        ]
+    forecast_backlog_check(org_id, extra=len(specs), queued=queued)
+    answered = forecast_requests_create(organization_id=org_id, user=user, specs=specs)
+    return [job for job, _ in answered]
 
 
 def forecast_spec_from_job(job: Job) -> ForecastSpec:

@@ -8,21 +8,25 @@ takes the job's id as its only required argument.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.exceptions import ImproperlyConfigured
 
 _tasks: dict[str, object] = {}
 # How many queued jobs of a kind one message answers: a forecast message runs a batch
-# that claims up to 32 queued requests, so re-sending needs one message per 32.
-_jobs_per_message: dict[str, int] = {}
+# that claims up to FORECAST_BATCH_SIZE queued requests, so sending needs one message per
+# batch. A callable is read at each use, so a setting changed at run time (tests, a
+# worker started with FORECAST_BATCH_SIZE=1) is honoured.
+_jobs_per_message: dict[str, int | Callable[[], int]] = {}
 
 
-def job_kind_register(kind: str, task, *, jobs_per_message: int = 1) -> None:
+def job_kind_register(kind: str, task, *, jobs_per_message: int | Callable[[], int] = 1) -> None:
     """Make ``task(job_id)`` the runner of jobs of ``kind`` (once per kind)."""
     registered = _tasks.get(kind)
     if registered is not None and registered is not task:
         raise ImproperlyConfigured(f"Job kind {kind!r} already runs {registered.name}.")
     _tasks[kind] = task
-    _jobs_per_message[kind] = max(1, int(jobs_per_message))
+    _jobs_per_message[kind] = jobs_per_message
 
 
 def job_task_for(kind: str):
@@ -35,7 +39,8 @@ def job_task_for(kind: str):
 
 
 def job_jobs_per_message(kind: str) -> int:
-    return _jobs_per_message.get(kind, 1)
+    per_message = _jobs_per_message.get(kind, 1)
+    return max(1, int(per_message() if callable(per_message) else per_message))
 
 
 def job_message_send(kind: str, job_id: str, **options):
