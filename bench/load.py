@@ -721,6 +721,7 @@ def main(argv=None) -> int:
         raise KeyboardInterrupt  # the finally of run() stops our processes
 
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
     try:
         rows, e2e, info = run(args)
     except KeyboardInterrupt:
