@@ -206,6 +206,8 @@ ROW_LABELS = {
     "run": "GET /forecast-runs/{id}/ (cached)",
     "job_done": "GET /jobs/{id}/ (succeeded)",
     "job_queued": "GET /jobs/{id}/ (queued)",
+    "run_304": "GET /forecast-runs/{id}/ If-None-Match (304)",
+    "job_304": "GET /jobs/{id}/ (succeeded) If-None-Match (304)",
     "post": "POST /forecasts/",
     "batch": "POST /forecasts/batch/ (100 items, 1 at a time)",
 }
@@ -418,18 +420,54 @@ def forecast_items(city: int, end: str, n: int, *, hours: int, step_hours: int, 
 # --- phases --------------------------------------------------------------------------------
 
 
-def wrk(stack: Stack, path: str) -> dict:
+def wrk(stack: Stack, path: str, extra_headers: dict | None = None) -> dict:
     script = stack.work / "summary.lua"
     script.write_text(WRK_SCRIPT)
     args = stack.args
+    headers = {"Authorization": f"Bearer {stack.token}", **(extra_headers or {})}
     command = ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.duration}s",
-               "--timeout", "10s", "-s", str(script), "-H", f"Authorization: Bearer {stack.token}",
-               stack.base + path]  # fmt: skip
+               "--timeout", "10s", "-s", str(script)]  # fmt: skip
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(stack.base + path)
     done = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 60)
     result = parse_wrk(done.stdout)
     if result["non_2xx"] or result["errors"]:
         print(f"   warning: {path}: {result['non_2xx']} non-2xx, {result['errors']} socket errors")
     return result
+
+
+def wait_supported(stack: Stack, queued_path: str) -> bool:
+    """Whether ``GET /jobs/{id}/?wait=N`` holds the request (issue 11, item 3): asked
+    of a job that stays queued, a server that has it answers after about N seconds."""
+    began = time.monotonic()
+    answer = http_json("GET", f"{stack.base}{queued_path}?wait=2", token=stack.token, timeout=30)
+    return answer.status == 200 and time.monotonic() - began >= 1.5
+
+
+def one_client(stack: Stack, city: int, end: str, queued_path: str) -> dict:
+    """One client, one request at a time: forecast POST -> job succeeded, by long-poll
+    (``?wait=10``) when the server has it, else polling every 50 ms."""
+    waits = wait_supported(stack, queued_path)
+    items = forecast_items(city, end, stack.args.one_client, hours=24, step_hours=1, skip=1500)
+    latencies, polls = [], 0
+    for item in items:
+        began = time.perf_counter()
+        job = stack.api("POST", "/api/v1/forecasts/", item)["job"]
+        while job["state"] not in ("succeeded", "failed", "cancelled"):
+            if not waits:
+                time.sleep(0.05)
+            job = stack.api("GET", f"/api/v1/jobs/{job['id']}/" + ("?wait=10" if waits else ""))
+            polls += 1
+        if job["state"] != "succeeded":
+            raise SystemExit(f"load: a forecast job ended {job['state']}: {job.get('error')}")
+        latencies.append(time.perf_counter() - began)
+    summary = latency_summary(latencies, sum(latencies))
+    summary.update(polls_per_job=polls / len(items), long_poll=waits)
+    print(f"   one client, POST -> succeeded ({'?wait=10' if waits else 'polling every 50 ms'}): "
+          f"p50 {summary['p50']:.0f} ms, p95 {summary['p95']:.0f} ms, "
+          f"{summary['polls_per_job']:.1f} GETs per job", flush=True)  # fmt: skip
+    return summary
 
 
 def warm(stack: Stack, path: str, n: int = 20) -> None:
@@ -606,6 +644,17 @@ def run(args) -> tuple[dict, dict, dict]:
                   f"p99 {rows[key]['p99']:.1f} ms", flush=True)  # fmt: skip
         if job_states([job_queued]).get(job_queued) != "queued":
             print("   warning: the queued job did not stay queued")
+        for key, source in (("run_304", "run"), ("job_304", "job_done")):
+            # Conditional requests (issue 11, item 2), measured once the server has them.
+            answer = http_json("GET", stack.base + paths[source], token=stack.token)
+            etag = {k.lower(): v for k, v in answer.headers.items()}.get("etag")
+            if not etag:
+                print(f"   {ROW_LABELS[key]}: skipped (no ETag on {paths[source]})")
+                continue
+            rows[key] = wrk(stack, paths[source], {"If-None-Match": etag})
+            print(f"   {ROW_LABELS[key]}: {rows[key]['rps']:.1f} req/s, "
+                  f"p99 {rows[key]['p99']:.1f} ms", flush=True)  # fmt: skip
+        info["one_client"] = one_client(stack, city_id, end, paths["job_queued"])
 
         # Writes: the worker is stopped so that they measure the web alone.
         stack.stop("worker")
@@ -636,7 +685,7 @@ def run(args) -> tuple[dict, dict, dict]:
             rows[key].update(in_process([("GET", path, None)] * 110, stack.token))
         rows["post"].update(in_process(requests[args.posts :], stack.token, warmup=10))
         rows["batch"].update(in_process(batches[args.batches :], stack.token, warmup=1))
-        for key in ROW_LABELS:
+        for key in [k for k in ROW_LABELS if "server_ms" in rows.get(k, {})]:
             print(f"   {ROW_LABELS[key]}: {rows[key]['server_ms']:.2f} ms, "
                   f"{rows[key]['queries']:.1f} queries", flush=True)  # fmt: skip
         _discard_queued_forecasts()
@@ -683,13 +732,20 @@ def _discard_queued_forecasts() -> None:
         conn.default_channel.queue_purge("inference")
 
 
+FULL = {"duration": 10, "posts": 300, "batches": 5, "e2e": 300, "one_client": 10}
+QUICK = {"duration": 3, "posts": 100, "batches": 2, "e2e": 100, "one_client": 5}
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per GET path")
+    # The sizes default to FULL, or to QUICK with --quick; a flag given wins over both.
+    parser.add_argument("--duration", type=int, help="seconds of wrk per GET path (10)")
     parser.add_argument("--connections", type=int, default=16, help="wrk and POST connections")
-    parser.add_argument("--posts", type=int, default=300, help="single forecast POSTs")
-    parser.add_argument("--batches", type=int, default=5, help="batch POSTs of 100 items")
-    parser.add_argument("--e2e", type=int, default=300, help="end-to-end forecast requests")
+    parser.add_argument("--posts", type=int, help="single forecast POSTs (300)")
+    parser.add_argument("--batches", type=int, help="batch POSTs of 100 items (5)")
+    parser.add_argument("--e2e", type=int, help="end-to-end forecast requests (300)")
+    parser.add_argument("--one-client", type=int,
+                        help="forecasts awaited one at a time by one client (10)")  # fmt: skip
     parser.add_argument("--weeks", type=int, default=16, help="weeks of the sample to load")
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--gunicorn-threads", type=int, default=32)
@@ -708,8 +764,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.duration, args.posts, args.batches, args.e2e = 3, 100, 2, 100
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     return args
 
 
@@ -737,6 +794,11 @@ def main(argv=None) -> int:
         row = e2e[key]
         print(f"end to end, {label}: {row['runs']} day-ahead runs in {row['seconds']:.1f} s = "
               f"{row['runs_per_s']:.2f} runs/s (posting {row['post_s']:.1f} s)")  # fmt: skip
+    one = info["one_client"]
+    print(f"one client, forecast POST -> job succeeded, {one['requests']} in a row "
+          f"({'?wait=10' if one['long_poll'] else 'polling every 50 ms; no ?wait= yet'}): "
+          f"p50 {one['p50']:.0f} ms, p95 {one['p95']:.0f} ms, "
+          f"{one['polls_per_job']:.1f} GETs per job")  # fmt: skip
     print(f"training once (fast configuration): {info['train_s']:.1f} s")
     print()
     targets = targets_for(rows, e2e)

@@ -148,3 +148,6 @@ def test_parse_args_quick_shortens_the_run():
     assert (args.duration, args.e2e, args.connections) == (3, 100, 16)
     assert (args.worker_class, args.gunicorn_threads) == ("sync", 1)
     assert load.parse_args([]).duration == 10
+    # A size given with --quick wins over the quick default.
+    args = load.parse_args(["--quick", "--duration", "10", "--e2e", "200"])
+    assert (args.duration, args.e2e, args.posts) == (10, 200, 100)
