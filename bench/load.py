@@ -752,7 +752,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--worker-class",
         default="default",
-        help="gunicorn -k (sync, gthread, ...); default: deploy/gunicorn.conf.py's",
+        help="gunicorn -k (sync, gthread, ...); default: deploy/gunicorn.conf.py's. gunicorn "
+        "runs sync with more than one thread as gthread: give --gunicorn-threads 1",
     )
     parser.add_argument("--celery-concurrency", type=int, default=2)
     parser.add_argument("--port", type=int, default=8429, help="gunicorn's port")
