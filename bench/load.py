@@ -14,7 +14,10 @@ backtest and calibration). Then, in one run:
   ``/health/live``, a cached ``/api/v1/forecast-runs/{id}/``, ``/api/v1/jobs/{id}/`` of a
   succeeded job and of a queued one. The queued job is a dispatch request: the worker
   started here consumes the ``inference`` queue only, so an ``optimization`` job stays
-  queued, honestly, for the whole run (nothing is paused or faked);
+  queued, honestly, for the whole run (nothing is paused or faked). Once the server
+  sends an ``ETag``, the same GETs with ``If-None-Match`` (304) too; skipped before;
+- one client, one request at a time: forecast POST -> job succeeded, by ``?wait=10``
+  long-poll once the server holds such a request, else polling every 50 ms;
 - an asyncio client (stdlib streams, keep-alive; --connections at once) for
   ``POST /api/v1/forecasts/`` (distinct requests, so none is answered by request reuse)
   and ``POST /api/v1/forecasts/batch/`` with 100 items, one batch at a time. The worker
@@ -32,8 +35,8 @@ backtest and calibration). Then, in one run:
 It prints one table (req/s, p50/p95/p99 ms, server ms, queries, ratio to the floor) and
 the issue's targets, met or missed. Exit status 0 whatever the targets, unless --strict.
 
-    /work/main/.venv/bin/python bench/load.py            # about 5 minutes on 2 cores
-    /work/main/.venv/bin/python bench/load.py --quick    # about 2 minutes
+    /work/main/.venv/bin/python bench/load.py            # about 3 minutes on 2 cores
+    /work/main/.venv/bin/python bench/load.py --quick    # about 2.5 minutes
     /work/main/.venv/bin/python bench/load.py --worker-class sync --gunicorn-workers 3 \\
         --gunicorn-threads 1 --celery-concurrency 1
 """
