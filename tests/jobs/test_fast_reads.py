@@ -315,3 +315,41 @@ def test_a_changed_password_or_a_deactivated_user_is_refused_with_a_warm_princip
     teammate.is_active = False
     teammate.save()
     assert teammate_jwt.get(path).status_code == 401
+
+
+# --- a cached principal still is the whole user where a write needs it ----------------
+
+
+@pytest.mark.django_db
+def test_writes_by_a_cached_principal_record_the_real_user(org, owner, city, owner_jwt):
+    from audit.models import AuditRecord
+
+    created = owner_jwt.post(
+        "/api/v1/cities/",
+        {"name": "Sydney", "country": "AU", "timezone": "Australia/Sydney",
+         "latitude": -33.87, "longitude": 151.21, "resolution_minutes": 30},
+        format="json",
+    )  # fmt: skip
+    assert created.status_code == 201, created.content
+    record = AuditRecord.objects.get(action="city.create")
+    assert record.user_id == owner.pk and record.actor == "user:owner"
+    accepted = owner_jwt.post(
+        "/api/v1/forecasts/",
+        {"city": city.pk, "start": "2014-12-25T00:00:00+11:00", "horizon_hours": 24},
+        format="json",
+    )
+    assert accepted.status_code == 202, accepted.content
+    job = Job.objects.get(pk=accepted.json()["job"]["id"])
+    assert job.user_id == owner.pk and job.organization_id == org.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_replaces_the_cached_answer(org, owner_jwt, teammate_jwt):
+    job = make_job(org)
+    path = f"/api/v1/jobs/{job.pk}/"
+    assert teammate_jwt.get(path).json()["state"] == "queued"  # cached
+    cancelled = owner_jwt.delete(path)
+    assert cancelled.status_code == 202
+    polled, queries = warm_get(teammate_jwt, path)
+    assert polled.json()["state"] == "cancelled" and queries == 0
+    assert "Retry-After" not in polled
