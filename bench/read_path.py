@@ -9,7 +9,7 @@ and a running job; warms the cache with one request each, then times ``-n`` requ
 per path and counts their queries (CaptureQueriesContext). Prints a markdown table:
 median and p95 server milliseconds (wall clock: includes the Redis and PostgreSQL
 round trips, and any other load on the machine), this process's CPU milliseconds per
-request, queries per request, body bytes. The floor is
+request, queries and Redis round trips per request, body bytes. The floor is
 ``/health/live`` (Django with no work). Everything it created is deleted at the end.
 """
 
@@ -100,6 +100,27 @@ def fixtures(tag: str) -> dict:
     }
 
 
+class RedisRoundTrips:
+    """Counts what redis-py sends (one packed command per call, a pipeline is one)."""
+
+    def __init__(self):
+        from redis.connection import Connection
+
+        self.count = 0
+        self._connection, self._send = Connection, Connection.send_packed_command
+
+    def __enter__(self):
+        def counted(connection, *args, **kwargs):
+            self.count += 1
+            return self._send(connection, *args, **kwargs)
+
+        self._connection.send_packed_command = counted
+        return self
+
+    def __exit__(self, *exc):
+        self._connection.send_packed_command = self._send
+
+
 def measure(client, path: str, n: int, **headers) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -108,7 +129,7 @@ def measure(client, path: str, n: int, **headers) -> dict:
     assert first.status_code in (200, 304), (path, first.status_code, first.content[:300])
     times = []
     cpu_began = time.process_time()
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as queries, RedisRoundTrips() as redis_calls:
         for _ in range(n):
             began = time.perf_counter()
             response = client.get(path, **headers)
@@ -121,6 +142,7 @@ def measure(client, path: str, n: int, **headers) -> dict:
         "p95": times[int(0.95 * (len(times) - 1))],
         "cpu": cpu,
         "queries": len(queries) / n,
+        "redis": redis_calls.count / n,
         "bytes": len(response.content),
     }
 
@@ -163,13 +185,13 @@ def main() -> None:
         )  # fmt: skip
     try:
         print(f"{args.n} requests per path after one warming request; server ms in-process\n")
-        print("| path | status | p50 ms | p95 ms | CPU ms | queries/request | body bytes |")
-        print("|---|---|---|---|---|---|---|")
+        print("| path | status | p50 ms | p95 ms | CPU ms | queries | Redis round trips | bytes |")
+        print("|---|---|---|---|---|---|---|---|")
         for name, path, headers in rows:
             got = measure(client, path, args.n, **headers)
             print(
                 f"| {name} | {got['status']} | {got['p50']:.2f} | {got['p95']:.2f} "
-                f"| {got['cpu']:.2f} | {got['queries']:.2f} | {got['bytes']} |"
+                f"| {got['cpu']:.2f} | {got['queries']:.2f} | {got['redis']:.2f} | {got['bytes']} |"
             )
     finally:
         made["org"].delete()
