@@ -80,29 +80,54 @@ def _redis():
         return None
 
 
+# After a failed cache write the job services skip the cache this long: a worker must
+# not wait out a connect timeout (2 s) at every state change while the cache is away.
+# What it skips is bounded anyway: unfinished entries live 10 s, finished ones are final.
+CACHE_DOWN_SKIP_SECONDS = 5.0
+_cache_down_until = 0.0
+
+
+def _cache_write(what: str, action) -> None:
+    """Run ``action(client)`` on the cache, raising errors (django-redis' client) or
+    not (other caches); on an error, log it and skip cache writes for a while."""
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        return
+    try:
+        action(getattr(cache, "client", cache))
+    except Exception as exc:  # ConnectionInterrupted, redis errors
+        _cache_down_until = time.monotonic() + CACHE_DOWN_SKIP_SECONDS
+        log.warning("job_cache_write_failed", what=what, error=str(exc)[:200])
+
+
+def _delete(ids: list[str]) -> None:
+    _cache_write("delete", lambda client: client.delete_many([_key(job_id) for job_id in ids]))
+
+
 def jobs_changed(job_ids: Iterable, *, finished: bool) -> None:
     """Called by jobs/services.py after every state change of ``job_ids``.
 
-    The entries go at once (a read inside the same transaction sees the new row) and
-    again after commit; a finish then stores the finished rendering and wakes the
-    requests waiting for it."""
+    Inside a transaction the entries go at once (a read in the same transaction sees
+    the new row) and again after commit; a finish then stores the finished rendering
+    and wakes the requests waiting for it."""
     ids = [str(job_id) for job_id in job_ids]
     if not ids:
         return
-    cache.delete_many([_key(job_id) for job_id in ids])
+    if transaction.get_connection().in_atomic_block:
+        _delete(ids)
     if finished:
         transaction.on_commit(lambda: _store_and_publish(ids), robust=True)
     else:
-        transaction.on_commit(
-            lambda: cache.delete_many([_key(job_id) for job_id in ids]), robust=True
-        )
+        transaction.on_commit(lambda: _delete(ids), robust=True)
 
 
 def _store_and_publish(ids: list[str]) -> None:
     rendered = {_key(job.pk): job_rendering(job) for job in Job.objects.filter(pk__in=ids)}
-    cache.set_many(rendered, timeout=settings.JOB_CACHE_SECONDS)
+    _cache_write(
+        "store", lambda client: client.set_many(rendered, timeout=settings.JOB_CACHE_SECONDS)
+    )
     redis = _redis()
-    if redis is None:
+    if redis is None or time.monotonic() < _cache_down_until:
         return
     try:
         with redis.pipeline(transaction=False) as pipe:
@@ -115,7 +140,7 @@ def _store_and_publish(ids: list[str]) -> None:
 
 def jobs_forget(job_ids: Iterable) -> None:
     """Drop the entries of deleted jobs."""
-    cache.delete_many([_key(job_id) for job_id in job_ids])
+    _delete([str(job_id) for job_id in job_ids])
 
 
 def job_rendered_wait(user, job_id, seconds: float) -> Rendered:

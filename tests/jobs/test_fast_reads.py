@@ -353,3 +353,34 @@ def test_cancelling_replaces_the_cached_answer(org, owner_jwt, teammate_jwt):
     polled, queries = warm_get(teammate_jwt, path)
     assert polled.json()["state"] == "cancelled" and queries == 0
     assert "Retry-After" not in polled
+
+
+# --- the cache away --------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_cache_down_jobs_still_change_and_polls_read_the_database(
+    settings, monkeypatch, org, owner, caplog
+):
+    from jobs import rendered
+
+    monkeypatch.setattr(rendered, "_cache_down_until", 0.0)
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
+            "OPTIONS": {**settings.CACHES["default"]["OPTIONS"], "SOCKET_CONNECT_TIMEOUT": 0.5},
+        },
+    }
+    client = jwt_client(owner)
+    job = make_job(org)
+    path = f"/api/v1/jobs/{job.pk}/"
+    assert client.get(path).json()["state"] == "queued"
+    began = time.monotonic()
+    claimed = job_claim(job.pk)
+    assert job_succeed(claimed, {"forecast_run": 5})
+    assert time.monotonic() - began < 2  # the second write skipped the dead cache
+    assert caplog.text.count("job_cache_write_failed") == 1
+    polled = client.get(path, {"wait": 5})
+    assert polled.status_code == 200 and polled.json()["state"] == "succeeded"
