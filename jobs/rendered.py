@@ -109,7 +109,10 @@ def jobs_changed(job_ids: Iterable, *, finished: bool) -> None:
 
     Inside a transaction the entries go at once (a read in the same transaction sees
     the new row) and again after commit; a finish then stores the finished rendering
-    and wakes the requests waiting for it."""
+    and wakes the requests waiting for it. A service that changes many jobs with one
+    UPDATE (a batch finishing, a broker refusing a batch) passes all their ids in one
+    call: the finished renderings are then read in one query and stored in one
+    pipeline."""
     ids = [str(job_id) for job_id in job_ids]
     if not ids:
         return
