@@ -1,28 +1,81 @@
 """How clients authenticate: people with a JWT whose password stamp still matches
 (accounts/tokens.py), machines with ``Authorization: Api-Key <key>``, optionally only
-from the key's networks."""
+from the key's networks.
 
+Both are answered from a short-lived cache of the principal (accounts/principals.py),
+so an authenticated request costs no query; the user row itself is read only when a
+view needs more of it than its id, organisation and active flag.
+"""
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.utils.crypto import constant_time_compare
+from django.utils.functional import SimpleLazyObject
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.models import ApiKey
 from accounts.network import address_in, client_ip
-from accounts.password_stamps import token_matches_password
+from accounts.password_stamps import PASSWORD_CLAIM
+from accounts.principals import Principal, api_key_for_hash, principal_for_user_id
+
+
+class PrincipalUser(SimpleLazyObject):
+    """The user a JWT names, as its cached principal: ``pk``, ``is_active``,
+    ``organization_id`` (which accounts/selectors.py reads without a query) and
+    truthiness answer from the cache; anything else loads the real user row once."""
+
+    api_key = None  # a person, not an API key (throttles and audit ask)
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, principal: Principal):
+        user_id = principal.user_id
+        super().__init__(lambda: get_user_model().objects.get(pk=user_id))
+        # LazyObject forwards attribute writes to the wrapped user: write around it.
+        self.__dict__["principal"] = principal
+
+    def __bool__(self) -> bool:
+        return True
+
+    @property
+    def pk(self) -> int:
+        return self.principal.user_id
+
+    id = pk
+
+    @property
+    def is_active(self) -> bool:
+        return self.principal.is_active
+
+    @property
+    def organization_id(self) -> int | None:
+        return self.principal.organization_id
 
 
 class PasswordStampedJWTAuthentication(JWTAuthentication):
     """simplejwt's JWT authentication, refusing tokens issued before the last password
-    change (their ``pwd`` stamp no longer matches)."""
+    change (their ``pwd`` stamp no longer matches), with the user read from the cached
+    principal (the same checks and messages as simplejwt's own get_user)."""
 
     def get_user(self, validated_token):
-        user = super().get_user(validated_token)
-        if not token_matches_password(validated_token, user):
+        try:
+            user_id = validated_token[jwt_settings.USER_ID_CLAIM]
+        except KeyError:
+            raise InvalidToken("Token contained no recognizable user identification") from None
+        principal = principal_for_user_id(user_id)
+        if principal is None:
+            raise AuthenticationFailed("User not found", code="user_not_found")
+        if jwt_settings.CHECK_USER_IS_ACTIVE and not principal.is_active:
+            raise AuthenticationFailed("User is inactive", code="user_inactive")
+        stamp = str(validated_token.get(PASSWORD_CLAIM, ""))
+        if not constant_time_compare(stamp, principal.password_stamp):
             raise InvalidToken("The token was revoked: the password changed since it was issued.")
-        return user
+        return PrincipalUser(principal)
 
 
 class PasswordStampedJWTScheme(SimpleJWTScheme):
@@ -56,11 +109,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw = header[len(self.keyword) + 1 :].strip()
         if not raw:
             raise exceptions.AuthenticationFailed("Empty API key.")
-        key = (
-            ApiKey.objects.select_related("organization")
-            .filter(hashed_key=ApiKey.hash(raw), revoked=False)
-            .first()
-        )
+        key = api_key_for_hash(ApiKey.hash(raw))
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if key.allowed_networks and not address_in(client_ip(request), key.allowed_networks):

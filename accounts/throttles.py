@@ -6,6 +6,14 @@ and against its organisation's ceiling; anonymous requests count per client addr
 of the login lockout (django-axes). Past a limit the answer is ``429 throttled`` with
 ``Retry-After``.
 
+Every request passes here, so a check must cost one Redis round trip whatever the
+number of buckets: each bucket is a fixed-window counter (``INCR`` and ``EXPIRE`` of a
+key naming the window), and all buckets of a request go in one pipeline. DRF's own
+throttles kept a list of timestamps per bucket, read and written back whole: two round
+trips per bucket and a value that grows with the rate. A fixed window admits up to
+twice the rate across a window boundary, which a ceiling meant against runaway
+clients tolerates; Retry-After is the time left in the window.
+
 The counters live in the ``throttle`` cache, which, unlike the default cache, raises
 when Redis is unreachable: the login throttle then fails closed (503: guessing
 passwords unthrottled is worse than a short outage of logins), every other one fails
@@ -13,6 +21,9 @@ open with a warning (an outage of the limiter must not become an outage of the A
 """
 
 from __future__ import annotations
+
+import math
+import time
 
 import structlog
 from django.conf import settings
@@ -25,26 +36,55 @@ from accounts.selectors import organization_id_for_cached
 
 log = structlog.get_logger(__name__)
 
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-class TenantRateThrottle(throttling.SimpleRateThrottle):
-    """A SimpleRateThrottle on the ``throttle`` cache whose rate is read from
-    settings.API_THROTTLE_RATES at every request (so it can be changed and tested)."""
+
+def rate_parse(rate: str | None) -> tuple[int, int] | None:
+    """``"6000/min"`` -> (6000, 60); None for no limit (as DRF reads rates)."""
+    if not rate:
+        return None
+    count, period = rate.split("/")
+    return int(count), _PERIODS[period[0]]
+
+
+def _counts(cache, keys_with_periods: list[tuple[str, int]]) -> list[int]:
+    """Increment each key (expiring with its window) in one round trip; the counts."""
+    client = getattr(cache, "client", None)
+    if client is not None and hasattr(client, "get_client"):  # django-redis
+        pipe = client.get_client(write=True).pipeline(transaction=False)
+        for key, period in keys_with_periods:
+            pipe.incr(key)
+            pipe.expire(key, period + 1)
+        return pipe.execute()[::2]
+    counts = []  # any other cache (the embedded defaults' local memory)
+    for key, period in keys_with_periods:
+        cache.add(key, 0, timeout=period + 1)
+        counts.append(cache.incr(key))
+    return counts
+
+
+class TenantRateThrottle(throttling.BaseThrottle):
+    """Fixed-window counters on the ``throttle`` cache for the buckets ``buckets``
+    names; rates are read from settings.API_THROTTLE_RATES at every request (so they
+    can be changed and tested)."""
 
     fail_closed = False
+    scope = ""
 
     def __init__(self):
         self.cache = caches["throttle"]
-        super().__init__()
+        self._wait: float | None = None
 
-    def get_rate(self):
-        return settings.API_THROTTLE_RATES.get(self.scope)
+    def buckets(self, request) -> list[tuple[str, object]]:
+        """(scope, identity) of every bucket the request counts against."""
+        raise NotImplementedError
 
     def get_ident(self, request):
         return client_ip(request) or "unknown"
 
     def allow_request(self, request, view):
         try:
-            return super().allow_request(request, view)
+            return self._allow(request)
         except Exception as exc:  # django-redis' ConnectionInterrupted, redis errors
             if self.fail_closed:
                 log.error("throttle_unavailable", scope=self.scope, error=str(exc)[:200])
@@ -56,18 +96,58 @@ class TenantRateThrottle(throttling.SimpleRateThrottle):
             log.warning("throttle_skipped", scope=self.scope, error=str(exc)[:200])
             return True
 
+    def _allow(self, request) -> bool:
+        now = time.time()
+        limited = []
+        for scope, ident in self.buckets(request):
+            rate = rate_parse(settings.API_THROTTLE_RATES.get(scope))
+            if rate is not None:
+                limit, period = rate
+                window = int(now // period)
+                key = self.cache.make_key(f"throttle:{scope}:{ident}:{window}")
+                limited.append((key, period, limit, (window + 1) * period - now))
+        if not limited:
+            return True
+        counts = _counts(self.cache, [(key, period) for key, period, _, _ in limited])
+        over = zip(limited, counts, strict=True)
+        waits = [left for (_, _, limit, left), count in over if count > limit]
+        self._wait = max(waits) if waits else None
+        return not waits
+
+    def wait(self):
+        # Whole seconds, at least 1: Retry-After: 0 would invite an immediate retry.
+        return None if self._wait is None else max(1, math.ceil(self._wait))
+
 
 def _api_key(request):
     return getattr(request.user, "api_key", None)
 
 
+def _authenticated(request) -> bool:
+    user = request.user
+    return bool(user and user.is_authenticated)
+
+
+class ApiRateThrottle(TenantRateThrottle):
+    """Every bucket of an API request in one round trip: an anonymous request's
+    address; a person's own bucket or an API key's, and their organisation's ceiling."""
+
+    scope = "api"
+
+    def buckets(self, request):
+        if not _authenticated(request):
+            return [("anonymous", self.get_ident(request))]
+        key = _api_key(request)
+        own = ("api_key", key.pk) if key is not None else ("user", request.user.pk)
+        org_id = organization_id_for_cached(request.user)
+        return [own] if org_id is None else [own, ("organization", org_id)]
+
+
 class AnonymousRateThrottle(TenantRateThrottle):
     scope = "anonymous"
 
-    def get_cache_key(self, request, view):
-        if request.user and request.user.is_authenticated:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def buckets(self, request):
+        return [] if _authenticated(request) else [(self.scope, self.get_ident(request))]
 
 
 class UserRateThrottle(TenantRateThrottle):
@@ -75,11 +155,10 @@ class UserRateThrottle(TenantRateThrottle):
 
     scope = "user"
 
-    def get_cache_key(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated) or _api_key(request) is not None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": user.pk}
+    def buckets(self, request):
+        if not _authenticated(request) or _api_key(request) is not None:
+            return []
+        return [(self.scope, request.user.pk)]
 
 
 class ApiKeyRateThrottle(TenantRateThrottle):
@@ -87,11 +166,9 @@ class ApiKeyRateThrottle(TenantRateThrottle):
 
     scope = "api_key"
 
-    def get_cache_key(self, request, view):
+    def buckets(self, request):
         key = _api_key(request)
-        if key is None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": key.pk}
+        return [] if key is None else [(self.scope, key.pk)]
 
 
 class OrganizationRateThrottle(TenantRateThrottle):
@@ -99,14 +176,11 @@ class OrganizationRateThrottle(TenantRateThrottle):
 
     scope = "organization"
 
-    def get_cache_key(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated):
-            return None
-        org_id = organization_id_for_cached(user)
-        if org_id is None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": org_id}
+    def buckets(self, request):
+        if not _authenticated(request):
+            return []
+        org_id = organization_id_for_cached(request.user)
+        return [] if org_id is None else [(self.scope, org_id)]
 
 
 class LoginRateThrottle(TenantRateThrottle):
@@ -115,5 +189,5 @@ class LoginRateThrottle(TenantRateThrottle):
     scope = "login"
     fail_closed = True
 
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def buckets(self, request):
+        return [(self.scope, self.get_ident(request))]

@@ -9,6 +9,10 @@ front (docs/reliability.md, "Slow clients", has the measurement and the command)
 - 2 workers x 32 threads: more threads than the 50 slow clients of bench/chaos.py, so
   the few seconds they hold a thread never starve the others (threads waiting on a
   socket or on PostgreSQL cost no CPU; each may keep one database connection);
+- threads are also what makes long polls (``GET /jobs/{id}/?wait=N``, up to
+  JOB_WAIT_MAX_SECONDS = 30 s) safe: a held request blocks one thread, not a worker,
+  and ``timeout`` watches the worker, not the request (docs/api.md, "Waiting for a
+  job"); with sync workers each wait would hold a whole worker;
 - keep-alive 5 s, so idle browsers let go; ``timeout`` restarts a worker whose threads
   are all stuck for 30 s;
 - every error gunicorn answers itself (400, 414 URI too long, 431) is the API's JSON

@@ -295,6 +295,16 @@ FORECAST_BATCH_SIZE = min(env_int("FORECAST_BATCH_SIZE", 32), 32)  # 32 is a har
 FORECAST_BATCH_WAIT_SECONDS = float(os.environ.get("FORECAST_BATCH_WAIT_SECONDS", "0.2"))
 FORECAST_MAX_QUEUED_PER_ORG = env_int("FORECAST_MAX_QUEUED_PER_ORG", 500)
 FORECAST_CACHE_SECONDS = env_int("FORECAST_CACHE_SECONDS", 3600)
+# How long a job's rendered answer is cached (jobs/rendered.py): a finished job never
+# changes; an unfinished one is replaced at every state change, and this bounds how long
+# a read racing a change can keep the older state.
+JOB_CACHE_SECONDS = env_int("JOB_CACHE_SECONDS", 3600)
+JOB_CACHE_UNFINISHED_SECONDS = env_int("JOB_CACHE_UNFINISHED_SECONDS", 10)
+# GET /jobs/{id}/?wait=N: the longest a client may hold a request for the job to finish
+# (below nginx's proxy_read_timeout of 60 s; docs/api.md, "Waiting for a job").
+JOB_WAIT_MAX_SECONDS = env_int("JOB_WAIT_MAX_SECONDS", 30)
+# Seconds a client should wait before polling an unfinished job again (Retry-After).
+JOB_RETRY_AFTER_SECONDS = env_int("JOB_RETRY_AFTER_SECONDS", 1)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
 # Leases and the watchdog (docs/reliability.md): a running job's lease lasts
 # JOB_LEASE_SECONDS and its worker renews it every JOB_HEARTBEAT_SECONDS; the watchdog
@@ -393,6 +403,10 @@ AXES_HTTP_RESPONSE_CODE = 429
 
 # Requests per bucket (accounts/throttles.py): each person, each API key, each
 # organisation as a whole, each anonymous address, and sign-ins per address.
+# A person's or an API key's authentication facts are cached this long
+# (accounts/principals.py); saving the user, membership or key drops them at once.
+PRINCIPAL_CACHE_SECONDS = env_int("PRINCIPAL_CACHE_SECONDS", 30)
+
 API_THROTTLE_RATES = {
     "user": os.environ.get("API_THROTTLE_RATE", "6000/min"),
     "api_key": os.environ.get("API_KEY_THROTTLE_RATE", "6000/min"),
@@ -418,12 +432,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "httpapi.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": [
-        "accounts.throttles.AnonymousRateThrottle",
-        "accounts.throttles.UserRateThrottle",
-        "accounts.throttles.ApiKeyRateThrottle",
-        "accounts.throttles.OrganizationRateThrottle",
-    ],
+    # The anonymous, user, API key and organisation buckets in one Redis round trip.
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.ApiRateThrottle"],
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 30)),

@@ -21,6 +21,7 @@ from forecasts.services import forecast_request_accept, forecast_requests_accept
 from httpapi.openapi import PAGE_PARAMETERS, paginated
 from httpapi.pagination import paginated_response
 from httpapi.parsers import SafeJSONParser
+from httpapi.rendered import rendered_response
 from jobs.responses import JOB_ACCEPTED_SCHEMA, idempotency_key_from, job_accepted_response
 from jobs.serializers import JobSerializer
 
@@ -80,7 +81,7 @@ class ForecastBatchApi(APIView):
 class ForecastRunApi(APIView):
     @extend_schema(responses=ForecastRunSerializer)
     def get(self, request, pk: int):
-        data = forecast_run_rendered_for_user(
+        rendered = forecast_run_rendered_for_user(
             request.user, pk, render=lambda run: ForecastRunSerializer(run).data
         )
-        return Response(data)
+        return rendered_response(request, rendered)

@@ -16,14 +16,15 @@ from cities.models import City
 from errors import NotFound
 from forecasts.models import Forecast, ForecastRun
 from httpapi.params import is_database_id
+from httpapi.rendered import Rendered, rendered_json
 from jobs.models import Job
 
 
 def cities_for_forecast_requests(organization_id: int, city_ids) -> tuple[dict[int, City], int]:
     """The organisation's cities among ``city_ids`` (id -> City; others are simply
     absent: not found, or another tenant's) and how many of its forecast requests are
-    queued, in one query: the backlog count rides along as a scalar subquery, which
-    PostgreSQL evaluates once (an InitPlan), not once per row.
+    queued, in one query: the backlog count rides along as an uncorrelated scalar
+    subquery, which PostgreSQL evaluates once (an InitPlan), not once per row.
     """
     ids = {int(c) for c in city_ids if is_database_id(str(c))}
     if not ids:
@@ -61,20 +62,27 @@ def forecast_run_get_for_user(user, run_id) -> ForecastRun:
 
 
 def _run_cache_key(run_id: int) -> str:
-    return f"forecast-run:v1:{run_id}"
+    # v2: the rendered bytes and their ETag (httpapi/rendered.py), not the data.
+    return f"forecast-run:v2:{run_id}"
 
 
-def forecast_run_rendered_for_user(user, run_id: int, render: Callable[[ForecastRun], dict]):
-    """The run rendered by ``render``, from the cache when another request rendered it.
+def forecast_run_rendered_for_user(
+    user, run_id: int, render: Callable[[ForecastRun], dict]
+) -> Rendered:
+    """The run rendered by ``render`` to JSON bytes, from the cache when another request
+    rendered it.
 
-    A run never changes once written, so its rendering is cached for
-    FORECAST_CACHE_SECONDS with its organisation: a hit costs no query, and a
-    caller of another organisation gets the same 404 as without the cache.
+    A run never changes once written, so its bytes are cached for
+    FORECAST_CACHE_SECONDS with its organisation: a hit costs one cache read and no
+    query, and a caller of another organisation gets the same 404 as without the cache
+    (the organisation is compared before anything of the entry is used).
     """
     org_id = require_organization_id_cached(user)
     cached = cache.get(_run_cache_key(run_id))
-    if cached is not None and cached["organization_id"] == org_id:
-        return cached["data"]
+    if isinstance(cached, Rendered):
+        if cached.organization_id != org_id:
+            raise NotFound("No such forecast run.")
+        return cached
     run = (
         forecast_runs_for_user(user)
         .select_related("city")
@@ -84,13 +92,9 @@ def forecast_run_rendered_for_user(user, run_id: int, render: Callable[[Forecast
     )
     if run is None:
         raise NotFound("No such forecast run.")
-    data = render(run)
-    cache.set(
-        _run_cache_key(run.pk),
-        {"organization_id": run.city.organization_id, "data": data},
-        timeout=settings.FORECAST_CACHE_SECONDS,
-    )
-    return data
+    rendered = rendered_json(run.city.organization_id, render(run))
+    cache.set(_run_cache_key(run.pk), rendered, timeout=settings.FORECAST_CACHE_SECONDS)
+    return rendered
 
 
 def forecast_points_latest(

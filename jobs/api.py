@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django_filters import rest_framework as filters
 from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -9,10 +10,13 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import errors
 from errors import Conflict
 from httpapi.openapi import PAGE_PARAMETERS, paginated
 from httpapi.pagination import paginated_response
+from httpapi.rendered import rendered_response
 from jobs.models import Job
+from jobs.rendered import job_rendered_for_user, job_rendered_wait
 from jobs.responses import JOB_ACCEPTED_SCHEMA
 from jobs.selectors import job_get_for_user, jobs_for_user
 from jobs.serializers import JobSerializer
@@ -42,10 +46,44 @@ class JobsApi(APIView):
         return paginated_response(request, self, selected.qs, JobSerializer)
 
 
+def job_wait_seconds(query_params) -> int:
+    """``wait`` of GET /jobs/{id}/: whole seconds from 0 to JOB_WAIT_MAX_SECONDS (0 if
+    absent); anything else is a 400 rather than a silent default."""
+    raw = query_params.get("wait")
+    if raw is None:
+        return 0
+    top = settings.JOB_WAIT_MAX_SECONDS
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > top:
+        raise errors.InvalidInput(
+            f"wait must be a whole number of seconds from 0 to {top}.",
+            details={"field": "wait", "value": raw[:40]},
+        )
+    return int(raw)
+
+
 class JobApi(APIView):
-    @extend_schema(responses=JobSerializer)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                {"type": "integer", "minimum": 0, "maximum": settings.JOB_WAIT_MAX_SECONDS},
+                required=False,
+                description="Hold the request up to this many seconds until the job finishes.",
+            )
+        ],
+        responses=JobSerializer,
+    )
     def get(self, request, pk):
-        return Response(JobSerializer(job_get_for_user(request.user, pk)).data)
+        """The job, from its cached rendering; ``?wait=N`` answers as soon as it finishes
+        (or after N seconds). An unfinished job's answer carries Retry-After."""
+        wait = job_wait_seconds(request.query_params)
+        rendered = job_rendered_for_user(request.user, pk)
+        if wait and not rendered.final:
+            rendered = job_rendered_wait(request.user, pk, wait)
+        headers = {}
+        if not rendered.final:
+            headers["Retry-After"] = str(settings.JOB_RETRY_AFTER_SECONDS)
+        return rendered_response(request, rendered, headers)
 
     @extend_schema(responses={202: JOB_ACCEPTED_SCHEMA})
     def delete(self, request, pk):

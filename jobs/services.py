@@ -2,7 +2,9 @@
 finish behind a fence, and the watchdog that recovers what a fault left behind.
 
 Every state change is a compare-and-set (``filter(state=...).update(...)``) so two
-workers, or a worker and a client cancelling, can never both win. Messages go to the
+workers, or a worker and a client cancelling, can never both win. Every state change
+also goes to jobs/rendered.py (``jobs_changed``), which replaces the job's cached
+answer and wakes the requests waiting for it to finish. Messages go to the
 task that jobs/registry.py names for the job's kind. docs/reliability.md explains the
 leases, the watchdog and what each fault costs.
 """
@@ -39,6 +41,7 @@ from jobs.registry import (
     job_queue_for,
     job_task_for,
 )
+from jobs.rendered import jobs_changed, jobs_forget
 
 log = structlog.get_logger(__name__)
 
@@ -217,6 +220,7 @@ def jobs_enqueue_many(kind: str, jobs: list[Job]) -> None:
             Job.objects.filter(pk__in=failed_ids, state=Job.State.QUEUED).update(
                 state=Job.State.FAILED, error=error, finished_at=timezone.now()
             )
+            jobs_changed(failed_ids, finished=True)
             for job in jobs:
                 job.state, job.error = Job.State.FAILED, error
                 metrics.job_finished(job)
@@ -340,6 +344,8 @@ def _claim_once(job_id, worker: str) -> Job | None:
     jobs = Job.objects.filter(pk=job_id)
     max_attempts = settings.JOB_MAX_ATTEMPTS
     claimed = jobs.filter(_claimable_q(now), attempts__lt=max_attempts).update(**claim)
+    if claimed:
+        jobs_changed([job_id], finished=False)
     if not claimed:
         current = jobs.first()
         if current is None or current.is_finished:
@@ -354,6 +360,8 @@ def _claim_once(job_id, worker: str) -> Job | None:
                 claimed = jobs.filter(state=Job.State.RUNNING, worker=current.worker).update(
                     **claim
                 )
+                if claimed:
+                    jobs_changed([job_id], finished=False)
         if not claimed:
             if lapsed and current.attempts >= max_attempts:
                 _job_fail_worker_lost(current)
@@ -403,6 +411,7 @@ def job_progress(job: Job, progress: int) -> None:
         held = held.filter(worker=job.worker)
     if not held.update(progress=progress):
         raise JobCancelled(str(job.pk))
+    jobs_changed([job.pk], finished=False)
     job.progress = progress
 
 
@@ -437,6 +446,7 @@ def job_succeed(job: Job, result: dict) -> bool:
         lease_expires_at=None,
     )
     if done:
+        jobs_changed([job.pk], finished=True)
         job.state, job.result, job.progress = Job.State.SUCCEEDED, result, 100
         metrics.job_finished(job)
     return bool(done)
@@ -453,6 +463,7 @@ def job_fail(job: Job, code: str, message: str, details: dict | None = None) -> 
         state=Job.State.FAILED, error=error, finished_at=timezone.now(), lease_expires_at=None
     )
     if done:
+        jobs_changed([job.pk], finished=True)
         job.state, job.error = Job.State.FAILED, error
         metrics.job_finished(job)
     return bool(done)
@@ -472,6 +483,7 @@ def job_cancel(job: Job) -> bool:
         pk=job.pk, state__in=[Job.State.QUEUED, Job.State.RUNNING]
     ).update(state=Job.State.CANCELLED, finished_at=timezone.now(), lease_expires_at=None)
     if cancelled:
+        jobs_changed([job.pk], finished=True)
         job.refresh_from_db()
         metrics.job_finished(job)
     return bool(cancelled)
@@ -482,11 +494,12 @@ def job_requeue_for_retry(job: Job) -> bool:
     held = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING)
     if job.worker:
         held = held.filter(worker=job.worker)
-    return bool(
-        held.update(
-            state=Job.State.QUEUED, worker="", lease_expires_at=None, sent_at=timezone.now()
-        )
+    requeued = held.update(
+        state=Job.State.QUEUED, worker="", lease_expires_at=None, sent_at=timezone.now()
     )
+    if requeued:
+        jobs_changed([job.pk], finished=False)
+    return bool(requeued)
 
 
 def job_log_context(job: Job) -> dict:
@@ -601,6 +614,7 @@ def jobs_watchdog_run() -> dict:
             state=Job.State.QUEUED, worker="", lease_expires_at=None
         )
         if moved:
+            jobs_changed([job.pk], finished=False)
             requeued.append(job)
     if requeued:
         log.warning("jobs_lease_lapsed", jobs=[str(job.pk) for job in requeued])
@@ -658,5 +672,11 @@ def _celery_app():
 
 def jobs_purge_finished(*, older_than: timedelta) -> int:
     cutoff = timezone.now() - older_than
-    deleted, _ = Job.objects.filter(state__in=Job.FINISHED_STATES, finished_at__lt=cutoff).delete()
+    purged = Job.objects.filter(state__in=Job.FINISHED_STATES, finished_at__lt=cutoff)
+    ids = list(purged.values_list("pk", flat=True))
+    deleted = 0
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        deleted += Job.objects.filter(pk__in=chunk).delete()[0]
+        jobs_forget(chunk)  # their cached answers go with them (jobs/rendered.py)
     return deleted
