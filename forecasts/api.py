@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cities.selectors import cities_for_user, city_get_for_user
-from cities.timestamps import time_window_parse
+from cities.timestamps import DATE_TIME_SCHEMA, time_window_parse
 from forecasts.selectors import forecast_points_latest, forecast_run_rendered_for_user
 from forecasts.serializers import (
     ForecastBatchSerializer,
@@ -41,8 +40,8 @@ class ForecastsApi(APIView):
         parameters=[
             *PAGE_PARAMETERS,
             OpenApiParameter("city", int),
-            OpenApiParameter("start", OpenApiTypes.DATETIME),
-            OpenApiParameter("end", OpenApiTypes.DATETIME),
+            OpenApiParameter("start", DATE_TIME_SCHEMA),
+            OpenApiParameter("end", DATE_TIME_SCHEMA),
         ],
         responses=paginated(LatestForecastPointSerializer, "PaginatedLatestForecastList"),
     )

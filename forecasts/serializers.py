@@ -13,20 +13,49 @@ from training.quantiles import SUPPORTED_QUANTILES
 MAX_BATCH_ITEMS = 100
 
 
-@extend_schema_field(
-    {"type": "number", "format": "double", "enum": [float(q) for q in SUPPORTED_QUANTILES]}
-)
+MEDIAN = 0.5
+_QUANTILE_VALUES = [float(q) for q in SUPPORTED_QUANTILES]
+
+
 class QuantileField(serializers.FloatField):
-    """A quantile the models can produce; the schema lists them."""
+    """A quantile the models can produce (the list's schema names them)."""
+
+
+# The list's rule in OpenAPI 3.0, which has no ``contains``: "some item is below 0.5"
+# is "not every item is 0.5 or above", and likewise above. A validator reading the
+# schema accepts exactly the lists validate_quantiles accepts.
+QUANTILES_SCHEMA = {
+    "type": "array",
+    "items": {"type": "number", "format": "double", "enum": _QUANTILE_VALUES},
+    "minItems": 1,
+    "maxItems": len(SUPPORTED_QUANTILES),
+    "allOf": [
+        {"not": {"items": {"enum": [q for q in _QUANTILE_VALUES if q >= MEDIAN]}}},
+        {"not": {"items": {"enum": [q for q in _QUANTILE_VALUES if q <= MEDIAN]}}},
+    ],
+    "description": (
+        "Quantiles to forecast, at least one below 0.5 and one above it; 0.5 is always "
+        "added. Default [0.05, 0.5, 0.95]."
+    ),
+}
+
+
+@extend_schema_field(QUANTILES_SCHEMA)
+class QuantileListField(serializers.ListField):
+    """The quantiles of one forecast request: the schema states the whole rule."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", QuantileField())
+        kwargs.setdefault("allow_empty", False)
+        kwargs.setdefault("max_length", len(SUPPORTED_QUANTILES))
+        super().__init__(**kwargs)
 
 
 class ForecastRequestSerializer(serializers.Serializer):
     city = serializers.IntegerField(min_value=1)
     start = AwareDateTimeField()
     horizon_hours = serializers.IntegerField(min_value=1, max_value=MAX_HORIZON_HOURS)
-    quantiles = serializers.ListField(
-        child=QuantileField(), required=False, allow_empty=False, max_length=7
-    )
+    quantiles = QuantileListField(required=False)
 
     def validate_quantiles(self, value: list[float]) -> list[float]:
         unknown = sorted(set(value) - set(SUPPORTED_QUANTILES))
@@ -34,13 +63,13 @@ class ForecastRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 f"Unsupported quantiles {unknown}; choose from {list(SUPPORTED_QUANTILES)}."
             )
-        if not (min(value) < 0.5 < max(value)):
+        if not (min(value) < MEDIAN < max(value)):
             # The bounds are the lowest and highest quantile: without one on each side
             # of the median the "interval" would have zero width.
             raise serializers.ValidationError(
                 "Ask for at least one quantile below 0.5 and one above it, e.g. [0.05, 0.95]."
             )
-        return sorted(set(value) | {0.5})
+        return sorted(set(value) | {MEDIAN})
 
 
 class ForecastBatchSerializer(serializers.Serializer):
