@@ -446,6 +446,7 @@ SPECTACULAR_SETTINGS = {
         "cities.openapi.city_constraints",
         "cities.openapi.upload_body_required",
         "weather.openapi.upload_body_required",
+        "forecasts.openapi.batch_constraints",
         "optimization.openapi.fleet_constraints",
     ],
     "ENUM_NAME_OVERRIDES": {

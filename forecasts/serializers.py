@@ -5,8 +5,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cities.models import City
 from cities.serializers import AwareDateTimeField
+from cities.timestamps import DATE_TIME_SCHEMA, SUPPORTED_YEARS
 from forecasts.models import Forecast, ForecastRun
+from httpapi.fields import date_time_pattern
 from training.inference import MAX_HORIZON_HOURS
 from training.quantiles import SUPPORTED_QUANTILES
 
@@ -51,9 +54,29 @@ class QuantileListField(serializers.ListField):
         super().__init__(**kwargs)
 
 
+# A forecast starts on its city's interval grid in UTC (forecasts.services
+# forecast_spec_validate). The schema states the grid every city shares, the finest
+# resolution; an hourly city also needs a whole hour, which depends on the city.
+GRID_MINUTES = min(City.Resolution.values)
+
+
+@extend_schema_field(
+    {
+        **DATE_TIME_SCHEMA,
+        "pattern": date_time_pattern(*SUPPORTED_YEARS, step_minutes=GRID_MINUTES),
+        "description": (
+            f"{DATE_TIME_SCHEMA['description']} On the city's interval grid in UTC: a "
+            f"multiple of {GRID_MINUTES} minutes (a whole hour for an hourly city)."
+        ),
+    }
+)
+class ForecastStartField(AwareDateTimeField):
+    """A forecast's start; the grid itself is checked against the city's resolution."""
+
+
 class ForecastRequestSerializer(serializers.Serializer):
     city = serializers.IntegerField(min_value=1)
-    start = AwareDateTimeField()
+    start = ForecastStartField()
     horizon_hours = serializers.IntegerField(min_value=1, max_value=MAX_HORIZON_HOURS)
     quantiles = QuantileListField(required=False)
 

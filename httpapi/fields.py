@@ -121,14 +121,26 @@ def year_range_pattern(low: int, high: int) -> str:
     return "|".join(parts)
 
 
-def date_time_pattern(low: int, high: int) -> str:
+def date_time_pattern(low: int, high: int, step_minutes: int | None = None) -> str:
     """An RFC 3339 date-time with a UTC offset, years ``low`` to ``high`` as written,
     and never outside them in UTC: on the first day of ``low`` the offset may not be
-    ahead of UTC, on the last day of ``high`` not behind it."""
+    ahead of UTC, on the last day of ``high`` not behind it.
+
+    With ``step_minutes`` (a divisor of 60), only times on that grid in UTC: minutes and
+    the offset's minutes are multiples of it, seconds and fractions zero."""
     # [0-9], not \d: Python's \d also matches other scripts' digits, ECMA 262's does not.
-    time = r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    minute = offset_minute = r"[0-5][0-9]"
+    second = r"[0-5][0-9](?:\.[0-9]{1,6})?"
+    if step_minutes is not None:
+        if 60 % step_minutes:
+            raise ValueError("step_minutes must divide an hour")
+        minute = offset_minute = (
+            "(?:" + "|".join(f"{m:02d}" for m in range(0, 60, step_minutes)) + ")"
+        )
+        second = r"00(?:\.0{1,6})?"
+    time = rf"T(?:[01][0-9]|2[0-3]):{minute}:{second}"
     date = r"-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    offset = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+    offset = rf"(?:Z|[+-](?:[01][0-9]|2[0-3]):{offset_minute})"
     not_before = rf"(?!{low}-01-01T[^+]*\+(?!00:00))"
     not_after = rf"(?!{high}-12-31T[^-]*-(?!00:00))"
     return rf"^{not_before}{not_after}(?:{year_range_pattern(low, high)}){date}{time}{offset}$"

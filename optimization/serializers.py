@@ -6,6 +6,7 @@ import math
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from httpapi.fields import (
@@ -93,7 +94,25 @@ class _FleetItemSerializer(serializers.ModelSerializer):
         return value
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "nullable": True,
+        "items": {"type": "number", "format": "double", "minimum": 0, "maximum": 1},
+        # Empty (or null): constant availability; otherwise one value per local hour.
+        "anyOf": [{"maxItems": 0}, {"minItems": HOURS_PER_DAY, "maxItems": HOURS_PER_DAY}],
+        "description": "24 per-unit values, one per local hour of the day (empty or null: "
+        "constant availability).",
+    }
+)
+class AvailabilityProfileField(serializers.JSONField):
+    """The source's hourly profile; validate_availability_profile checks the shape the
+    schema states."""
+
+
 class GenerationSourceSerializer(_FleetItemSerializer):
+    availability_profile = AvailabilityProfileField(required=False, allow_null=True)
+
     class Meta:
         model = GenerationSource
         fields = [
