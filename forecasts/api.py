@@ -19,6 +19,7 @@ from forecasts.serializers import (
 from forecasts.services import forecast_request_accept, forecast_requests_accept_batch
 from httpapi.openapi import PAGE_PARAMETERS, paginated
 from httpapi.pagination import paginated_response
+from httpapi.params import query_params_not_empty
 from httpapi.parsers import SafeJSONParser
 from jobs.responses import JOB_ACCEPTED_SCHEMA, idempotency_key_from, job_accepted_response
 from jobs.serializers import JobSerializer
@@ -47,6 +48,7 @@ class ForecastsApi(APIView):
     )
     def get(self, request):
         """The latest issued point per city and timestamp."""
+        query_params_not_empty(request.query_params, "city")
         city = request.query_params.get("city")
         cities = cities_for_user(request.user)
         if city:

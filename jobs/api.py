@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from errors import Conflict
 from httpapi.openapi import PAGE_PARAMETERS, paginated
 from httpapi.pagination import paginated_response
+from httpapi.params import query_params_not_empty
 from jobs.models import Job
 from jobs.responses import JOB_ACCEPTED_SCHEMA
 from jobs.selectors import job_get_for_user, jobs_for_user
@@ -36,6 +37,8 @@ class JobsApi(APIView):
         responses=paginated(JobSerializer, "PaginatedJobList"),
     )
     def get(self, request):
+        # django-filter reads an empty value as "no filter"; the schema lists the values.
+        query_params_not_empty(request.query_params, "kind", "state")
         selected = JobFilter(request.query_params, queryset=jobs_for_user(request.user))
         if not selected.is_valid():
             raise translate_validation(selected.errors)

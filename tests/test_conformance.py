@@ -308,3 +308,25 @@ def test_upload_bodies_are_required(schema, owner_client, city):
         b"", content_type="text/csv",
     )  # fmt: skip
     assert response.status_code == 400 and response.json()["error"]["code"]
+
+
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("/api/v1/jobs/", "kind"),
+        ("/api/v1/jobs/", "state"),
+        ("/api/v1/jobs/", "page"),
+        ("/api/v1/cities/", "page"),
+        ("/api/v1/forecasts/", "city"),
+        ("/api/v1/models/", "city"),
+    ],
+)
+def test_an_empty_typed_query_parameter_is_a_400(schema, owner_client, city, path, name):
+    import jsonschema_rs
+
+    parameter = next(p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == name)
+    assert not jsonschema_rs.Draft4Validator(parameter["schema"]).is_valid("")
+    response = owner_client.get(f"{path}?{name}=")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["field"] == name
+    assert owner_client.get(path).status_code == 200  # left out: no filter, first page
