@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.parsers import BaseParser, MultiPartParser
@@ -18,7 +17,7 @@ from cities.ingest import ObservationFileTooLarge
 from cities.selectors import cities_for_user, city_get_for_user, observations_for_city
 from cities.serializers import CitySerializer, ObservationSerializer
 from cities.services import city_create
-from cities.timestamps import time_window_parse
+from cities.timestamps import DATE_TIME_SCHEMA, time_window_parse
 from cities.uploads import observations_upload_accept
 from httpapi.openapi import PAGE_PARAMETERS, paginated
 from httpapi.pagination import paginated_response
@@ -86,8 +85,8 @@ class CityObservationsApi(APIView):
     @extend_schema(
         parameters=[
             *PAGE_PARAMETERS,
-            OpenApiParameter("start", OpenApiTypes.DATETIME, description="inclusive"),
-            OpenApiParameter("end", OpenApiTypes.DATETIME, description="exclusive"),
+            OpenApiParameter("start", DATE_TIME_SCHEMA, description="inclusive"),
+            OpenApiParameter("end", DATE_TIME_SCHEMA, description="exclusive"),
         ],
         responses=paginated(ObservationSerializer, "PaginatedObservationList"),
     )

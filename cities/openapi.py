@@ -24,3 +24,11 @@ def city_constraints(result, generator, request, public):
         if "timezone" in properties:
             properties["timezone"]["enum"] = zones
     return result
+
+
+def upload_body_required(result, generator, request, public):
+    """Postprocessing hook: an observation upload without a body is refused (415 or
+    400), so the schema says the body is required."""
+    from httpapi.openapi import require_request_body
+
+    return require_request_body(result, "/api/v1/cities/{city_id}/observations/", "post")

@@ -6,15 +6,22 @@ import zoneinfo
 
 import holidays
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cities.models import City, Observation
-from cities.timestamps import timestamp_range_message, timestamp_supported
+from cities.timestamps import (
+    DATE_TIME_SCHEMA,
+    timestamp_range_message,
+    timestamp_supported_everywhere,
+)
+from httpapi.fields import PrintableTextField
 
 HOST_ZONES = {"localtime", "Factory", "posixrules"}
 
 
 class CitySerializer(serializers.ModelSerializer):
+    name = PrintableTextField(max_length=City._meta.get_field("name").max_length)
     active_model = serializers.SerializerMethodField()
     data_coverage = serializers.SerializerMethodField()
 
@@ -58,12 +65,8 @@ class CitySerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(f"Unknown IANA time zone '{value}'.")
         return value
 
-    def validate_name(self, value: str) -> str:
-        if not value.strip() or not value.isprintable():
-            raise serializers.ValidationError("Names must be printable text.")
-        return value.strip()
 
-
+@extend_schema_field(DATE_TIME_SCHEMA)
 class AwareDateTimeField(serializers.DateTimeField):
     """An ISO 8601 timestamp that must carry its UTC offset (no guessing a zone)."""
 
@@ -76,8 +79,10 @@ class AwareDateTimeField(serializers.DateTimeField):
             raise serializers.ValidationError(
                 "Timestamps need a UTC offset, e.g. 2014-12-01T00:00:00+11:00."
             )
+        if parsed is not None and not timestamp_supported_everywhere(parsed):
+            raise serializers.ValidationError(timestamp_range_message("Timestamps"))
         result = super().to_internal_value(value)
-        if not timestamp_supported(result):
+        if not timestamp_supported_everywhere(result):
             raise serializers.ValidationError(timestamp_range_message("Timestamps"))
         return result
 

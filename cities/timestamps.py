@@ -7,15 +7,35 @@ import zoneinfo
 from datetime import UTC, datetime
 
 import errors
+from httpapi.fields import date_time_pattern
 
 # Timestamps outside these years are rejected as input: they are typos (year 0001 or
 # 9999), pre-standard-time local mean times, or overflow the databases' datetime range.
 SUPPORTED_YEARS = (1900, 2200)
 
+# What the OpenAPI schema says of a timestamp the API takes: RFC 3339 with a UTC offset,
+# within SUPPORTED_YEARS as written and in UTC (httpapi.fields.date_time_pattern).
+DATE_TIME_PATTERN = date_time_pattern(*SUPPORTED_YEARS)
+DATE_TIME_SCHEMA = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": DATE_TIME_PATTERN,
+    "description": (
+        f"ISO 8601 with a UTC offset, between the years {SUPPORTED_YEARS[0]} and "
+        f"{SUPPORTED_YEARS[1]} (as written and in UTC)."
+    ),
+}
+
 
 def timestamp_supported(value) -> bool:
     """True if an aware or naive datetime/Timestamp lies within SUPPORTED_YEARS."""
     return SUPPORTED_YEARS[0] <= value.year <= SUPPORTED_YEARS[1]
+
+
+def timestamp_supported_everywhere(value: datetime) -> bool:
+    """True if an aware datetime lies within SUPPORTED_YEARS as written and in UTC."""
+    # Checked as written first: converting 9999-12-31T23:59-01:00 to UTC overflows.
+    return timestamp_supported(value) and timestamp_supported(value.astimezone(UTC))
 
 
 def timestamp_range_message(name: str) -> str:
@@ -47,8 +67,7 @@ def query_datetime_parse(raw: str | None, name: str, tz_name: str | None) -> dat
         if tz_name is None:
             raise errors.InvalidInput(f"{name} needs a UTC offset: {raw[:60]!r}.")
         value = value.replace(tzinfo=zoneinfo.ZoneInfo(tz_name))
-    # Checked as written first: converting 9999-12-31T23:59-01:00 to UTC overflows.
-    if not (timestamp_supported(value) and timestamp_supported(value.astimezone(UTC))):
+    if not timestamp_supported_everywhere(value):
         raise errors.InvalidInput(
             timestamp_range_message(name), details={"field": name, "value": raw[:60]}
         )

@@ -458,6 +458,9 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "httpapi.openapi.add_error_responses",
         "cities.openapi.city_constraints",
+        "cities.openapi.upload_body_required",
+        "weather.openapi.upload_body_required",
+        "forecasts.openapi.batch_constraints",
         "optimization.openapi.fleet_constraints",
     ],
     "ENUM_NAME_OVERRIDES": {

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cities.selectors import cities_for_user, city_get_for_user
-from cities.timestamps import time_window_parse
+from cities.timestamps import DATE_TIME_SCHEMA, time_window_parse
 from forecasts.selectors import forecast_points_latest, forecast_run_rendered_for_user
 from forecasts.serializers import (
     ForecastBatchSerializer,
@@ -20,6 +19,7 @@ from forecasts.serializers import (
 from forecasts.services import forecast_request_accept, forecast_requests_accept_batch
 from httpapi.openapi import PAGE_PARAMETERS, paginated
 from httpapi.pagination import paginated_response
+from httpapi.params import query_params_not_empty
 from httpapi.parsers import SafeJSONParser
 from httpapi.rendered import rendered_response
 from jobs.responses import JOB_ACCEPTED_SCHEMA, idempotency_key_from, job_accepted_response
@@ -42,13 +42,14 @@ class ForecastsApi(APIView):
         parameters=[
             *PAGE_PARAMETERS,
             OpenApiParameter("city", int),
-            OpenApiParameter("start", OpenApiTypes.DATETIME),
-            OpenApiParameter("end", OpenApiTypes.DATETIME),
+            OpenApiParameter("start", DATE_TIME_SCHEMA),
+            OpenApiParameter("end", DATE_TIME_SCHEMA),
         ],
         responses=paginated(LatestForecastPointSerializer, "PaginatedLatestForecastList"),
     )
     def get(self, request):
         """The latest issued point per city and timestamp."""
+        query_params_not_empty(request.query_params, "city")
         city = request.query_params.get("city")
         cities = cities_for_user(request.user)
         if city:

@@ -5,28 +5,80 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cities.models import City
 from cities.serializers import AwareDateTimeField
+from cities.timestamps import DATE_TIME_SCHEMA, SUPPORTED_YEARS
 from forecasts.models import Forecast, ForecastRun
+from httpapi.fields import date_time_pattern
 from training.inference import MAX_HORIZON_HOURS
 from training.quantiles import SUPPORTED_QUANTILES
 
 MAX_BATCH_ITEMS = 100
 
 
-@extend_schema_field(
-    {"type": "number", "format": "double", "enum": [float(q) for q in SUPPORTED_QUANTILES]}
-)
+MEDIAN = 0.5
+_QUANTILE_VALUES = [float(q) for q in SUPPORTED_QUANTILES]
+
+
 class QuantileField(serializers.FloatField):
-    """A quantile the models can produce; the schema lists them."""
+    """A quantile the models can produce (the list's schema names them)."""
+
+
+# The list's rule in OpenAPI 3.0, which has no ``contains``: "some item is below 0.5"
+# is "not every item is 0.5 or above", and likewise above. A validator reading the
+# schema accepts exactly the lists validate_quantiles accepts.
+QUANTILES_SCHEMA = {
+    "type": "array",
+    "items": {"type": "number", "format": "double", "enum": _QUANTILE_VALUES},
+    "minItems": 1,
+    "maxItems": len(SUPPORTED_QUANTILES),
+    "allOf": [
+        {"not": {"items": {"enum": [q for q in _QUANTILE_VALUES if q >= MEDIAN]}}},
+        {"not": {"items": {"enum": [q for q in _QUANTILE_VALUES if q <= MEDIAN]}}},
+    ],
+    "description": (
+        "Quantiles to forecast, at least one below 0.5 and one above it; 0.5 is always "
+        "added. Default [0.05, 0.5, 0.95]."
+    ),
+}
+
+
+@extend_schema_field(QUANTILES_SCHEMA)
+class QuantileListField(serializers.ListField):
+    """The quantiles of one forecast request: the schema states the whole rule."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", QuantileField())
+        kwargs.setdefault("allow_empty", False)
+        kwargs.setdefault("max_length", len(SUPPORTED_QUANTILES))
+        super().__init__(**kwargs)
+
+
+# A forecast starts on its city's interval grid in UTC (forecasts.services
+# forecast_spec_validate). The schema states the grid every city shares, the finest
+# resolution; an hourly city also needs a whole hour, which depends on the city.
+GRID_MINUTES = min(City.Resolution.values)
+
+
+@extend_schema_field(
+    {
+        **DATE_TIME_SCHEMA,
+        "pattern": date_time_pattern(*SUPPORTED_YEARS, step_minutes=GRID_MINUTES),
+        "description": (
+            f"{DATE_TIME_SCHEMA['description']} On the city's interval grid in UTC: a "
+            f"multiple of {GRID_MINUTES} minutes (a whole hour for an hourly city)."
+        ),
+    }
+)
+class ForecastStartField(AwareDateTimeField):
+    """A forecast's start; the grid itself is checked against the city's resolution."""
 
 
 class ForecastRequestSerializer(serializers.Serializer):
     city = serializers.IntegerField(min_value=1)
-    start = AwareDateTimeField()
+    start = ForecastStartField()
     horizon_hours = serializers.IntegerField(min_value=1, max_value=MAX_HORIZON_HOURS)
-    quantiles = serializers.ListField(
-        child=QuantileField(), required=False, allow_empty=False, max_length=7
-    )
+    quantiles = QuantileListField(required=False)
 
     def validate_quantiles(self, value: list[float]) -> list[float]:
         unknown = sorted(set(value) - set(SUPPORTED_QUANTILES))
@@ -34,13 +86,13 @@ class ForecastRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 f"Unsupported quantiles {unknown}; choose from {list(SUPPORTED_QUANTILES)}."
             )
-        if not (min(value) < 0.5 < max(value)):
+        if not (min(value) < MEDIAN < max(value)):
             # The bounds are the lowest and highest quantile: without one on each side
             # of the median the "interval" would have zero width.
             raise serializers.ValidationError(
                 "Ask for at least one quantile below 0.5 and one above it, e.g. [0.05, 0.95]."
             )
-        return sorted(set(value) | {0.5})
+        return sorted(set(value) | {MEDIAN})
 
 
 class ForecastBatchSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework.pagination import PageNumberPagination
 
 import errors
+from httpapi.params import query_params_not_empty
 
 
 class Pagination(PageNumberPagination):
@@ -24,6 +25,11 @@ class Pagination(PageNumberPagination):
                 details={"field": "page_size", "value": raw[:40]},
             )
         return min(int(raw), self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        # DRF reads an empty ``page=`` as page 1; the schema says a positive integer.
+        query_params_not_empty(request.query_params, self.page_query_param)
+        return super().get_page_number(request, paginator)
 
 
 def paginated_response(request, view, queryset, serializer_class, **serializer_kwargs):

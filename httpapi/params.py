@@ -19,3 +19,15 @@ def parse_id(raw, name: str) -> int:
     if not is_database_id(text):
         raise errors.InvalidInput(f"{name} must be a positive integer id, not {text!r}.")
     return int(text)
+
+
+def query_params_not_empty(params, *names: str) -> None:
+    """A 400 naming the first of ``names`` given with an empty value (``?kind=``): the
+    schema types these parameters (integer, enum), which no empty string satisfies, so
+    an empty value is refused rather than read as "no filter"; leave it out instead."""
+    for name in names:
+        if name in params and not params.get(name, "").strip():
+            raise errors.InvalidInput(
+                f"{name} must not be empty; leave the parameter out instead.",
+                details={"field": name, "value": params.get(name, "")},
+            )

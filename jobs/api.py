@@ -14,6 +14,7 @@ import errors
 from errors import Conflict
 from httpapi.openapi import PAGE_PARAMETERS, paginated
 from httpapi.pagination import paginated_response
+from httpapi.params import query_params_not_empty
 from httpapi.rendered import rendered_response
 from jobs.models import Job
 from jobs.rendered import job_rendered_for_user, job_rendered_wait
@@ -40,6 +41,8 @@ class JobsApi(APIView):
         responses=paginated(JobSerializer, "PaginatedJobList"),
     )
     def get(self, request):
+        # django-filter reads an empty value as "no filter"; the schema lists the values.
+        query_params_not_empty(request.query_params, "kind", "state")
         selected = JobFilter(request.query_params, queryset=jobs_for_user(request.user))
         if not selected.is_valid():
             raise translate_validation(selected.errors)

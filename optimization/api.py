@@ -16,6 +16,7 @@ from cities.selectors import city_get_for_user
 from forecasts.selectors import forecast_run_get_for_user
 from httpapi.openapi import PAGE_PARAMETERS, paginated
 from httpapi.pagination import paginated_response
+from httpapi.parsers import SafeJSONParser
 from jobs.responses import JOB_ACCEPTED_SCHEMA, idempotency_key_from, job_accepted_response
 from optimization import fleet, selectors, services
 from optimization.serializers import (
@@ -30,6 +31,10 @@ FLEET_WRITE = "change the fleet"
 
 class _FleetItemsApi(APIView):
     """GET lists the city's items, POST (admins) adds one."""
+
+    # JSON only (anything else is a 415): form fields arrive as text, which DRF would
+    # coerce into the numbers and booleans the schema types strictly.
+    parser_classes = [SafeJSONParser]
 
     # Subclasses name the serializer and implement ``items`` and ``create``.
 
@@ -56,6 +61,8 @@ class _FleetItemsApi(APIView):
 
 class _FleetItemApi(APIView):
     """GET one item; PATCH and DELETE for admins."""
+
+    parser_classes = [SafeJSONParser]  # JSON only, as _FleetItemsApi
 
     # Subclasses name the serializer and implement ``item`` and ``update``.
 
@@ -143,6 +150,8 @@ class StorageUnitApi(_FleetItemApi):
 
 
 class DispatchesApi(APIView):
+    parser_classes = [SafeJSONParser]  # JSON only, as _FleetItemsApi
+
     @extend_schema(request=DispatchRequestSerializer, responses={202: JOB_ACCEPTED_SCHEMA})
     def post(self, request):
         serializer = DispatchRequestSerializer(data=request.data)

@@ -6,8 +6,15 @@ import math
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from httpapi.fields import (
+    PrintableTextField,
+    StrictBooleanField,
+    StrictFloatField,
+    StrictIntegerField,
+)
 from optimization.lp import (
     DEFAULT_DUMP_PENALTY,
     DEFAULT_POLICY_SHORTFALL_PENALTY,
@@ -36,20 +43,6 @@ CO2_CAP_RANGE = (0.0, 1e9)  # t per dispatch horizon
 PENALTY_RANGE = (0.0, 1_000_000.0)
 
 
-class StrictFloatField(serializers.FloatField):
-    """DRF's FloatField without its leniencies: JSON true is not 1.0."""
-
-    default_error_messages = {
-        "boolean": "Must be a number, not true or false.",
-        "invalid": "A finite number is required (not text, NaN or infinity).",
-    }
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool):
-            self.fail("boolean")
-        return super().to_internal_value(data)
-
-
 def _bounded_float(low: float, high: float, unit: str = "", **kwargs) -> StrictFloatField:
     """A finite float in [low, high] whose range message is the model validators' one."""
     message = range_message(low, high, unit)
@@ -71,12 +64,17 @@ def _penalty(
 
 
 class _FleetItemSerializer(serializers.ModelSerializer):
-    """Float fields are strict and keep the range messages of the model validators."""
+    """Numbers and booleans are strict JSON (the endpoints read JSON only), names are
+    printable text, and floats keep the range messages of the model validators."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.FloatField: StrictFloatField,
+        models.BooleanField: StrictBooleanField,
+        models.IntegerField: StrictIntegerField,
+        models.PositiveIntegerField: StrictIntegerField,
     }
+    name = PrintableTextField(max_length=100)
 
     def build_standard_field(self, field_name, model_field):
         field_class, kwargs = super().build_standard_field(field_name, model_field)
@@ -96,7 +94,25 @@ class _FleetItemSerializer(serializers.ModelSerializer):
         return value
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "nullable": True,
+        "items": {"type": "number", "format": "double", "minimum": 0, "maximum": 1},
+        # Empty (or null): constant availability; otherwise one value per local hour.
+        "anyOf": [{"maxItems": 0}, {"minItems": HOURS_PER_DAY, "maxItems": HOURS_PER_DAY}],
+        "description": "24 per-unit values, one per local hour of the day (empty or null: "
+        "constant availability).",
+    }
+)
+class AvailabilityProfileField(serializers.JSONField):
+    """The source's hourly profile; validate_availability_profile checks the shape the
+    schema states."""
+
+
 class GenerationSourceSerializer(_FleetItemSerializer):
+    availability_profile = AvailabilityProfileField(required=False, allow_null=True)
+
     class Meta:
         model = GenerationSource
         fields = [
@@ -196,7 +212,7 @@ class PolicySerializer(serializers.Serializer):
     terminal_soc_penalty = _penalty(
         "Penalty on stored energy short of the terminal SoC", DEFAULT_TERMINAL_SOC_PENALTY
     )
-    allow_dump = serializers.BooleanField(required=False)
+    allow_dump = StrictBooleanField(required=False)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -210,7 +226,7 @@ class PolicySerializer(serializers.Serializer):
 
 
 class DispatchRequestSerializer(serializers.Serializer):
-    forecast_run = serializers.IntegerField(min_value=1)
+    forecast_run = StrictIntegerField(min_value=1)
     # Empty: reserve when the forecast has an upper quantile, else base.
     mode = serializers.ChoiceField(choices=DispatchRun.Mode.choices, required=False)
     policy = PolicySerializer(required=False)

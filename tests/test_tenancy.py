@@ -73,7 +73,13 @@ ENDPOINTS = [
 def _request(user, method, template, body, world):
     path = template.format(**world)
     if body is not None:
-        body = {k: v.format(**world) if isinstance(v, str) else v for k, v in body.items()}
+        # "{run}" alone is the id itself, a JSON integer as the schema types it (the fleet
+        # and dispatch bodies take no id as text).
+        body = {
+            k: world[v[1:-1]] if isinstance(v, str) and v[1:-1] in world and v[0] == "{"
+            else v.format(**world) if isinstance(v, str) else v
+            for k, v in body.items()
+        }  # fmt: skip
     return getattr(client_for(user), method)(path, body, format="json")
 
 

@@ -8,7 +8,7 @@ from accounts.selectors import require_org_admin
 from cities.selectors import city_get_for_user
 from httpapi.openapi import PAGE_PARAMETERS, paginated
 from httpapi.pagination import paginated_response
-from httpapi.params import parse_id
+from httpapi.params import parse_id, query_params_not_empty
 from jobs.responses import JOB_ACCEPTED_SCHEMA, idempotency_key_from, job_accepted_response
 from training.selectors import model_version_get_for_user, model_versions_for_user
 from training.serializers import ModelVersionDetailSerializer, ModelVersionListSerializer
@@ -39,6 +39,7 @@ class ModelVersionsApi(APIView):
         responses=paginated(ModelVersionListSerializer, "PaginatedModelVersionListList"),
     )
     def get(self, request):
+        query_params_not_empty(request.query_params, "city")
         city = request.query_params.get("city")
         versions = model_versions_for_user(
             request.user, city_id=parse_id(city, "city") if city else None

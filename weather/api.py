@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 import errors
 from accounts.selectors import require_org_admin
 from cities.selectors import city_get_for_user
+from cities.timestamps import DATE_TIME_SCHEMA
 from httpapi.openapi import PAGE_PARAMETERS, paginated
 from httpapi.pagination import paginated_response
 from weather.selectors import weather_vintages_for_user
@@ -48,7 +49,7 @@ class CityWeatherForecastsApi(APIView):
     @extend_schema(
         operation_id="v1_city_weather_forecasts_upload",
         parameters=[
-            OpenApiParameter("issued_at", OpenApiTypes.DATETIME, required=True),
+            OpenApiParameter("issued_at", DATE_TIME_SCHEMA, required=True),
         ],
         request={"text/csv": OpenApiTypes.BINARY},
         responses={201: WeatherVintageSerializer},
