@@ -278,6 +278,104 @@ def build_feature_frame(
     return feature_frame_for_pairs(history, target_index, origins, city)
 
 
+# Every feature of a target reads history no older than this before its origin: the
+# weekly lag (7 days before the origin at most, see ``weeks_back``), the previous local
+# day's temperature, the 24-hour windows; a day more for DST and slack.
+LOOKBACK = pd.Timedelta(days=9)
+SHARED_COLUMNS = (TARGET_COLUMN, "temperature_c")  # what feature_frame_for_pairs reads
+
+
+def feature_frames_for_items(items, city) -> list[pd.DataFrame]:
+    """``build_feature_frame`` of each (history, targets, origin) of one city, in one
+    vectorised pass where the histories allow it (batched inference).
+
+    Forecasts of one city read the same observations, so their histories can be merged:
+    demand is read strictly before each row's own origin anyway. A forecast joins the
+    merged pass only if the merged history holds exactly its own demand before its
+    origin and its own temperature up to the end of its last target's local day, back
+    to LOOKBACK before the origin (what its features read): one whose weather forecast
+    differs from the observations, or whose history is cut short, is built on its own.
+    The values equal the per-forecast ones up to float rounding of the running sums.
+    """
+    if len(items) < 2:
+        return [build_feature_frame(h, t, o, city) for h, t, o in items]
+    merged = _merged_history([history for history, _, _ in items])
+    arrays = {name: (merged.index.asi8, merged[name].to_numpy(dtype="float64")) for name in merged}
+    shared = [
+        k for k, (h, t, o) in enumerate(items) if _history_agrees(arrays, h, t, o, city.timezone)
+    ]
+    out: list[pd.DataFrame | None] = [None] * len(items)
+    if len(shared) > 1:
+        targets = [pd.DatetimeIndex(items[k][1]).tz_convert("UTC").as_unit("ns") for k in shared]
+        origins = np.concatenate(
+            [
+                np.full(len(t), pd.Timestamp(items[k][2]).value)
+                for k, t in zip(shared, targets, strict=True)
+            ]
+        )
+        frame = feature_frame_for_pairs(
+            merged,
+            pd.DatetimeIndex(np.concatenate([t.asi8 for t in targets])).tz_localize("UTC"),
+            pd.DatetimeIndex(origins).tz_localize("UTC"),
+            city,
+        )
+        bounds = np.cumsum([0, *(len(t) for t in targets)])
+        for k, a, b in zip(shared, bounds[:-1], bounds[1:], strict=True):
+            out[k] = frame.iloc[a:b]
+    for k, (h, t, o) in enumerate(items):
+        if out[k] is None:
+            out[k] = build_feature_frame(h, t, o, city)
+    return out  # type: ignore[return-value]
+
+
+def _merged_history(histories: list[pd.DataFrame]) -> pd.DataFrame:
+    """Every timestamp of ``histories`` with the first known demand and temperature."""
+    parts = [h[[c for c in SHARED_COLUMNS if c in h]] for h in histories]
+    stacked = pd.concat(parts)
+    stacked.index = pd.DatetimeIndex(stacked.index).tz_convert("UTC").as_unit("ns")
+    merged = stacked.groupby(level=0, sort=True).first()
+    return merged.astype("float64")
+
+
+def _known(index_ns: np.ndarray, values: np.ndarray, lo: int, hi: int):
+    """Timestamps and values of the known entries in [lo, hi) of a sorted series."""
+    a, b = np.searchsorted(index_ns, [lo, hi], "left")
+    window = values[a:b]
+    keep = ~np.isnan(window)
+    return index_ns[a:b][keep], window[keep]
+
+
+def _history_agrees(arrays, history: pd.DataFrame, targets, origin, tz: str) -> bool:
+    """True if every value the features of this forecast read is the same in the
+    merged history as in its own (see feature_frames_for_items)."""
+    targets = pd.DatetimeIndex(targets).tz_convert("UTC")
+    if len(targets) == 0:
+        return False
+    origin = pd.Timestamp(origin).tz_convert("UTC")
+    # The end of the last target's local day: the daily temperature extremes read it all.
+    last_day = local_midnights(targets[-1:], tz)[0]
+    day_end = local_midnights(pd.DatetimeIndex([last_day + pd.Timedelta(hours=36)]), tz)[0]
+    lo = (origin - LOOKBACK).value
+    ranges = {TARGET_COLUMN: (lo, origin.value), "temperature_c": (lo, day_end.value)}
+    own_index = pd.DatetimeIndex(history.index).tz_convert("UTC").as_unit("ns").asi8
+    if len(own_index) == 0 or own_index[0] > lo or np.any(np.diff(own_index) <= 0):
+        return False
+    for name, (start, end) in ranges.items():
+        own_values = (
+            history[name].to_numpy(dtype="float64")
+            if name in history
+            else np.full(len(own_index), np.nan)
+        )
+        mine = _known(own_index, own_values, start, end)
+        if name in arrays:
+            theirs = _known(*arrays[name], start, end)
+        else:
+            theirs = (np.zeros(0, dtype="int64"), np.zeros(0))
+        if not (np.array_equal(mine[0], theirs[0]) and np.array_equal(mine[1], theirs[1])):
+            return False
+    return True
+
+
 def build_training_frame(
     history: pd.DataFrame, city, leads: tuple[int, ...] = (1,), thin: int = 1
 ) -> tuple[pd.DataFrame, pd.Series]:
