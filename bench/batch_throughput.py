@@ -108,13 +108,15 @@ PHASES = [
     ("forecasts.batch", "job_claim_batch", "claim"),
     ("forecasts.batch", "forecast_spec_from_job", "claim"),
     ("forecasts.batch", "forecast_specs_from_jobs", "claim"),
+    ("forecasts.batch", "jobs_claim_queued", "claim"),
+    ("forecasts.batch", "_store_and_finish", "finish"),
     ("training.inference", "observation_frame_for_city", "observations"),
-    ("training.inference", "observation_frames_for_cities", "observations"),
+    ("training.inference", "observation_frames_for_windows", "observations"),
     ("training.inference", "weather_for_forecast", "weather"),
     ("training.inference", "weather_for_forecasts", "weather"),
     ("training.inference", "artifact_load", "model load"),
     ("training.families.gradient_boosting", "build_feature_frame", "features"),
-    ("training.families.gradient_boosting", "feature_frame_for_items", "features"),
+    ("training.families.gradient_boosting", "feature_frames_for_items", "features"),
     ("training.catboost_model:QuantileModel", "predict_raw", "predict"),
     ("forecasts.batch", "forecast_run_store", "write"),
     ("forecasts.batch", "forecast_runs_store", "write"),
@@ -290,7 +292,12 @@ def run(specs, batch_size: int, timer: PhaseTimer, profile: bool = False) -> dic
     runs = ForecastRun.objects.count()
     if states != {Job.State.SUCCEEDED: len(specs)} or runs != len(specs):
         raise SystemExit(f"batch size {batch_size}: jobs {states}, runs {runs}")
-    points = Forecast.objects.count()
+    points = {
+        (city, start, ts): (demand, lower, upper)
+        for city, start, ts, demand, lower, upper in Forecast.objects.values_list(
+            "city_id", "run__start", "timestamp", "demand", "confidence_lower", "confidence_upper"
+        )
+    }
     return {
         "elapsed": elapsed,
         "batches": batches,
@@ -345,8 +352,16 @@ def main() -> int:
         print(
             f"\nbatch {batch}: {many['runs'] / many['elapsed']:.1f} runs/s; "
             f"batch 1: {one['runs'] / one['elapsed']:.1f} runs/s; ratio {speedup:.2f}x "
-            f"({many['points']} points written per mode)"
+            f"({len(many['points'])} points written per mode)"
         )
+        if many["points"].keys() != one["points"].keys():
+            raise SystemExit("the two modes wrote different points")
+        worst = max(
+            abs(a - b)
+            for key, values in many["points"].items()
+            for a, b in zip(values, one["points"][key], strict=True)
+        )
+        print(f"largest difference between the two modes' points: {worst:.3g} MW")
         if many["profiler"] is not None:
             import pstats
 

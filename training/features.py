@@ -301,25 +301,28 @@ def feature_frames_for_items(items, city) -> list[pd.DataFrame]:
         return [build_feature_frame(h, t, o, city) for h, t, o in items]
     merged = _merged_history([history for history, _, _ in items])
     arrays = {name: (merged.index.asi8, merged[name].to_numpy(dtype="float64")) for name in merged}
+    targets = [pd.DatetimeIndex(t).tz_convert("UTC").as_unit("ns") for _, t, _ in items]
+    origins = [pd.Timestamp(o).tz_convert("UTC").value for _, _, o in items]
+    ends = _day_ends(
+        [t[-1] if len(t) else pd.Timestamp(0, tz="UTC") for t in targets], city.timezone
+    )
     shared = [
-        k for k, (h, t, o) in enumerate(items) if _history_agrees(arrays, h, t, o, city.timezone)
+        k
+        for k, (history, _, _) in enumerate(items)
+        if len(targets[k]) and _history_agrees(arrays, history, origins[k], ends[k])
     ]
     out: list[pd.DataFrame | None] = [None] * len(items)
     if len(shared) > 1:
-        targets = [pd.DatetimeIndex(items[k][1]).tz_convert("UTC").as_unit("ns") for k in shared]
-        origins = np.concatenate(
-            [
-                np.full(len(t), pd.Timestamp(items[k][2]).value)
-                for k, t in zip(shared, targets, strict=True)
-            ]
-        )
+        rows = [targets[k] for k in shared]
+        stacked_targets = np.concatenate([t.asi8 for t in rows])
+        stacked_origins = np.concatenate([np.full(len(targets[k]), origins[k]) for k in shared])
         frame = feature_frame_for_pairs(
             merged,
-            pd.DatetimeIndex(np.concatenate([t.asi8 for t in targets])).tz_localize("UTC"),
-            pd.DatetimeIndex(origins).tz_localize("UTC"),
+            pd.DatetimeIndex(stacked_targets).tz_localize("UTC"),
+            pd.DatetimeIndex(stacked_origins).tz_localize("UTC"),
             city,
         )
-        bounds = np.cumsum([0, *(len(t) for t in targets)])
+        bounds = np.cumsum([0, *(len(t) for t in rows)])
         for k, a, b in zip(shared, bounds[:-1], bounds[1:], strict=True):
             out[k] = frame.iloc[a:b]
     for k, (h, t, o) in enumerate(items):
@@ -330,11 +333,39 @@ def feature_frames_for_items(items, city) -> list[pd.DataFrame]:
 
 def _merged_history(histories: list[pd.DataFrame]) -> pd.DataFrame:
     """Every timestamp of ``histories`` with the first known demand and temperature."""
-    parts = [h[[c for c in SHARED_COLUMNS if c in h]] for h in histories]
-    stacked = pd.concat(parts)
-    stacked.index = pd.DatetimeIndex(stacked.index).tz_convert("UTC").as_unit("ns")
-    merged = stacked.groupby(level=0, sort=True).first()
-    return merged.astype("float64")
+    stamps = [_utc_ns(h.index) for h in histories]
+    index = np.unique(np.concatenate(stamps))
+    columns = {}
+    for name in SHARED_COLUMNS:
+        present = [
+            (t, h[name].to_numpy(dtype="float64"))
+            for t, h in zip(stamps, histories, strict=True)
+            if name in h
+        ]
+        if not present:
+            continue
+        times = np.concatenate([t for t, _ in present])
+        values = np.concatenate([v for _, v in present])
+        known = ~np.isnan(values)
+        times, values = times[known], values[known]
+        column = np.full(len(index), np.nan)
+        unique, first = np.unique(times, return_index=True)  # the first known value
+        column[np.searchsorted(index, unique)] = values[first]
+        columns[name] = column
+    return pd.DataFrame(columns, index=pd.DatetimeIndex(index).tz_localize("UTC"))
+
+
+def _utc_ns(index) -> np.ndarray:
+    index = pd.DatetimeIndex(index)
+    if str(index.dtype) != "datetime64[ns, UTC]":
+        index = index.tz_convert("UTC").as_unit("ns")
+    return index.asi8
+
+
+def _day_ends(lasts: list[pd.Timestamp], tz: str) -> np.ndarray:
+    """The end (UTC ns) of the local day of each timestamp: the next local midnight."""
+    own = local_midnights(pd.DatetimeIndex(lasts).tz_convert("UTC"), tz)
+    return local_midnights(own + pd.Timedelta(hours=36), tz).asi8
 
 
 def _known(index_ns: np.ndarray, values: np.ndarray, lo: int, hi: int):
@@ -345,19 +376,14 @@ def _known(index_ns: np.ndarray, values: np.ndarray, lo: int, hi: int):
     return index_ns[a:b][keep], window[keep]
 
 
-def _history_agrees(arrays, history: pd.DataFrame, targets, origin, tz: str) -> bool:
-    """True if every value the features of this forecast read is the same in the
-    merged history as in its own (see feature_frames_for_items)."""
-    targets = pd.DatetimeIndex(targets).tz_convert("UTC")
-    if len(targets) == 0:
-        return False
-    origin = pd.Timestamp(origin).tz_convert("UTC")
-    # The end of the last target's local day: the daily temperature extremes read it all.
-    last_day = local_midnights(targets[-1:], tz)[0]
-    day_end = local_midnights(pd.DatetimeIndex([last_day + pd.Timedelta(hours=36)]), tz)[0]
-    lo = (origin - LOOKBACK).value
-    ranges = {TARGET_COLUMN: (lo, origin.value), "temperature_c": (lo, day_end.value)}
-    own_index = pd.DatetimeIndex(history.index).tz_convert("UTC").as_unit("ns").asi8
+def _history_agrees(arrays, history: pd.DataFrame, origin: int, day_end: int) -> bool:
+    """True if every value the features of a forecast from ``origin`` (UTC ns) read is
+    the same in the merged history as in its own: demand back to LOOKBACK before the
+    origin, temperature from there to ``day_end``, the end of its last target's local
+    day (the daily extremes read all of it). See feature_frames_for_items."""
+    lo = origin - LOOKBACK.value
+    ranges = {TARGET_COLUMN: (lo, origin), "temperature_c": (lo, day_end)}
+    own_index = _utc_ns(history.index)
     if len(own_index) == 0 or own_index[0] > lo or np.any(np.diff(own_index) <= 0):
         return False
     for name, (start, end) in ranges.items():
