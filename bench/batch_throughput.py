@@ -298,7 +298,13 @@ def run(specs, batch_size: int, timer: PhaseTimer, profile: bool = False) -> dic
             "city_id", "run__start", "timestamp", "demand", "confidence_lower", "confidence_upper"
         )
     }
+    kinds = (
+        ForecastRun.objects.values_list("quality", "method", "weather")
+        .annotate(n=django.db.models.Count("pk"))
+        .order_by("-n")
+    )
     return {
+        "kinds": list(kinds),
         "elapsed": elapsed,
         "batches": batches,
         "runs": runs,
@@ -362,6 +368,10 @@ def main() -> int:
             for a, b in zip(values, one["points"][key], strict=True)
         )
         print(f"largest difference between the two modes' points: {worst:.3g} MW")
+        print(
+            "runs by quality, method, weather: "
+            + "; ".join(f"{q} {m} {w}: {n}" for q, m, w, n in many["kinds"])
+        )
         if many["profiler"] is not None:
             import pstats
 
