@@ -28,7 +28,7 @@ from forecasts import metrics
 from forecasts.services import (
     forecast_run_store,
     forecast_runs_store,
-    forecast_spec_for_city,
+    forecast_spec_of_job,
 )
 from jobs.leases import JobLease
 from jobs.models import Job
@@ -149,7 +149,7 @@ def forecast_specs_from_jobs(jobs: list[Job]) -> list:
             specs.append(errors.NotFound("The city no longer exists.", code="unknown_city"))
             continue
         try:
-            specs.append(forecast_spec_for_city(job, city))
+            specs.append(forecast_spec_of_job(job, city))
         except (KeyError, TypeError, ValueError) as exc:
             specs.append(errors.InvalidInput(f"The job's parameters are invalid: {exc}"))
     return specs

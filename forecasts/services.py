@@ -208,10 +208,10 @@ def forecast_spec_from_job(job: Job) -> ForecastSpec:
         city = City.objects.get(pk=job.params["city"], organization_id=job.organization_id)
     except City.DoesNotExist:
         raise errors.NotFound("The city no longer exists.", code="unknown_city") from None
-    return forecast_spec_for_city(job, city)
+    return forecast_spec_of_job(job, city)
 
 
-def forecast_spec_for_city(job: Job, city: City) -> ForecastSpec:
+def forecast_spec_of_job(job: Job, city: City) -> ForecastSpec:
     """The spec of a forecast job whose city (``params["city"]``) is ``city``."""
     params = job.params
     return ForecastSpec(
