@@ -198,3 +198,28 @@ def test_the_batch_wait_adapts(city_with_history, settings):
     # Three queued and no more arriving: the batch goes as soon as that is clear.
     assert forecast_batch_process() == 3
     assert time.monotonic() - started < 2
+
+
+def test_the_batched_write_stores_what_the_single_write_stores(city_with_history):
+    """COPY on PostgreSQL (bulk_create elsewhere) and the ORM's per-run write: the same
+    rows, to the last bit of every float."""
+    from forecasts.services import forecast_run_store, forecast_runs_store
+    from training.inference import ForecastRequest, forecast_many
+    from training.quantiles import SUPPORTED_QUANTILES
+
+    spec = ForecastSpec(
+        city=city_with_history,
+        start=MIDNIGHT.to_pydatetime(),
+        horizon_hours=24,
+        quantiles=SUPPORTED_QUANTILES,
+    )
+    (result,) = forecast_many(
+        [ForecastRequest("k", city_with_history, MIDNIGHT, 24, SUPPORTED_QUANTILES)]
+    )
+    one = forecast_run_store(job=None, spec=spec, result=result)
+    (many,) = forecast_runs_store([(None, spec, result)])
+    columns = ("timestamp", "demand", "confidence_lower", "confidence_upper", "quantiles")
+    first = list(Forecast.objects.filter(run=one).order_by("timestamp").values_list(*columns))
+    second = list(Forecast.objects.filter(run=many).order_by("timestamp").values_list(*columns))
+    assert len(first) == 48 and first == second
+    assert ForecastRun.objects.filter(pk=many.pk, city=city_with_history).exists()
