@@ -433,12 +433,13 @@ def jobs_claim_queued(kind: str, limit: int) -> list[Job]:
                 pk__in=[pk for pk, attempts in candidates if attempts >= max_attempts]
             ):
                 _job_fail_worker_lost(job)
-            claimed = (
+            claimed = list(
                 Job.objects.filter(pk__in=runnable, state=Job.State.RUNNING, worker=worker)
                 .select_related("organization")
                 .order_by("created_at")
             )
-            return list(claimed)
+            jobs_changed([job.pk for job in claimed], finished=False)
+            return claimed
 
     return with_database_retry(claim, what="jobs_claim_queued")
 
@@ -489,9 +490,7 @@ def jobs_succeed_many(results: list[tuple[Job, dict]]) -> int:
         )
         done += updated
         if updated == len(group):
-            for job, result in group:
-                job.state, job.result, job.progress = Job.State.SUCCEEDED, result, 100
-                metrics.job_finished(job)
+            won = {job.pk for job, _ in group}
         elif updated:
             # Some were lost between the caller's lock and here (a caller outside
             # jobs_result_write): read which did succeed.
@@ -500,10 +499,14 @@ def jobs_succeed_many(results: list[tuple[Job, dict]]) -> int:
                     pk__in=[job.pk for job, _ in group], state=Job.State.SUCCEEDED, finished_at=now
                 ).values_list("pk", flat=True)
             )
-            for job, result in group:
-                if job.pk in won:
-                    job.state, job.result, job.progress = Job.State.SUCCEEDED, result, 100
-                    metrics.job_finished(job)
+        else:
+            won = set()
+        # One call for the batch: the finished renderings in one query and one pipeline.
+        jobs_changed(list(won), finished=True)
+        for job, result in group:
+            if job.pk in won:
+                job.state, job.result, job.progress = Job.State.SUCCEEDED, result, 100
+                metrics.job_finished(job)
     return done
 
 

@@ -223,3 +223,33 @@ def test_the_batched_write_stores_what_the_single_write_stores(city_with_history
     second = list(Forecast.objects.filter(run=many).order_by("timestamp").values_list(*columns))
     assert len(first) == 48 and first == second
     assert ForecastRun.objects.filter(pk=many.pk, city=city_with_history).exists()
+
+
+def test_a_batch_replaces_the_cached_answers_of_its_jobs(
+    owner_client, city_with_history, monkeypatch
+):
+    """Claimed and finished with one UPDATE each, the jobs' cached renderings
+    (jobs/rendered.py) still follow: polls during the batch see it running, a poll
+    after it sees the result."""
+    body = {"city": city_with_history.pk, "start": MIDNIGHT.isoformat()}
+    job_ids = [
+        owner_client.post("/api/v1/forecasts/", {**body, "horizon_hours": h}, format="json").json()[
+            "job"
+        ]["id"]
+        for h in (6, 12)
+    ]
+    for job_id in job_ids:
+        assert owner_client.get(f"/api/v1/jobs/{job_id}/").json()["state"] == "queued"
+    real = forecast_batch.forecast_many
+
+    def polled_while_computing(requests):
+        for job_id in job_ids:  # warms the cache with the running state
+            assert owner_client.get(f"/api/v1/jobs/{job_id}/").json()["state"] == "running"
+        return real(requests)
+
+    monkeypatch.setattr(forecast_batch, "forecast_many", polled_while_computing)
+    assert forecast_batch_process(wait_seconds=0) == 2
+    for job_id in job_ids:
+        answer = owner_client.get(f"/api/v1/jobs/{job_id}/").json()
+        assert answer["state"] == "succeeded"
+        assert answer["result"]["forecast_run"] == ForecastRun.objects.get(job_id=job_id).pk
