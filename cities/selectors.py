@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.selectors import require_organization_id
 from cities.models import City, Observation
@@ -72,3 +72,34 @@ def observation_frame_for_city(
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     frame = frame.set_index("timestamp").sort_index()
     return frame.astype("float64")
+
+
+def observation_frames_for_windows(
+    windows: list[tuple[int, datetime, datetime]],
+) -> dict[int, pd.DataFrame]:
+    """City id -> its observations in the union of its ``(city_id, start, end)`` windows,
+    as observation_frame_for_city frames, in one query (batched inference: slice each
+    request's window out of its city's frame)."""
+    merged: dict[int, list[list]] = {}
+    for city_id, start, end in sorted(windows, key=lambda w: (w[0], w[1])):
+        spans = merged.setdefault(city_id, [])
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    columns = ["timestamp", "demand_mw", *Observation.WEATHER_FIELDS]
+    if not merged:
+        return {}
+    where = Q()
+    for city_id, spans in merged.items():
+        for start, end in spans:
+            where |= Q(city_id=city_id, timestamp__gte=start, timestamp__lt=end)
+    rows = Observation.objects.filter(where).values_list("city_id", *columns)
+    frame = pd.DataFrame.from_records(list(rows), columns=["city_id", *columns])
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    frames = {}
+    for city_id in merged:
+        part = frame[frame["city_id"] == city_id].drop(columns="city_id")
+        part = part.set_index("timestamp").sort_index()
+        frames[city_id] = part.astype("float64")
+    return frames

@@ -305,6 +305,10 @@ JOB_CACHE_UNFINISHED_SECONDS = env_int("JOB_CACHE_UNFINISHED_SECONDS", 10)
 JOB_WAIT_MAX_SECONDS = env_int("JOB_WAIT_MAX_SECONDS", 30)
 # Seconds a client should wait before polling an unfinished job again (Retry-After).
 JOB_RETRY_AFTER_SECONDS = env_int("JOB_RETRY_AFTER_SECONDS", 1)
+# Deployed models each worker process keeps loaded (training/artifacts.py, LRU): a
+# full batch of 32 different cities stays in memory (2.5 MB pickled per model of the
+# Victoria year); a worker serving more cities than this reads artifacts again.
+MODEL_CACHE_SIZE = env_int("MODEL_CACHE_SIZE", 32)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
 # Leases and the watchdog (docs/reliability.md): a running job's lease lasts
 # JOB_LEASE_SECONDS and its worker renews it every JOB_HEARTBEAT_SECONDS; the watchdog

@@ -24,7 +24,7 @@ import structlog
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, JSONField, Q, Value, When
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -400,6 +400,114 @@ def job_claim_batch(kind: str, limit: int) -> list[Job]:
         return claimed
 
     return with_database_retry(claim, what="job_claim_batch")
+
+
+def jobs_claim_queued(kind: str, limit: int) -> list[Job]:
+    """Claim up to ``limit`` queued jobs of one kind, oldest first, skipping locked rows,
+    with one UPDATE (job_claim_batch claims them one by one): one worker token and
+    lease for all of them, each attempt counted. A queued job whose attempts are spent
+    is failed with ``worker_lost`` instead, as job_claim does."""
+
+    def claim() -> list[Job]:
+        worker = worker_token()
+        max_attempts = settings.JOB_MAX_ATTEMPTS
+        with transaction.atomic():
+            candidates = list(
+                Job.objects.select_for_update(skip_locked=True)
+                .filter(kind=kind, state=Job.State.QUEUED)
+                .order_by("created_at")
+                .values_list("pk", "attempts")[:limit]
+            )
+            runnable = [pk for pk, attempts in candidates if attempts < max_attempts]
+            if runnable:
+                # The rows are locked by this transaction: the update takes them all.
+                Job.objects.filter(pk__in=runnable, state=Job.State.QUEUED).update(
+                    state=Job.State.RUNNING,
+                    started_at=timezone.now(),
+                    progress=0,
+                    worker=worker,
+                    lease_expires_at=lease_expiry(),
+                    attempts=F("attempts") + 1,
+                )
+            for job in Job.objects.filter(
+                pk__in=[pk for pk, attempts in candidates if attempts >= max_attempts]
+            ):
+                _job_fail_worker_lost(job)
+            claimed = list(
+                Job.objects.filter(pk__in=runnable, state=Job.State.RUNNING, worker=worker)
+                .select_related("organization")
+                .order_by("created_at")
+            )
+            jobs_changed([job.pk for job in claimed], finished=False)
+            return claimed
+
+    return with_database_retry(claim, what="jobs_claim_queued")
+
+
+@contextmanager
+def jobs_result_write(jobs: list[Job]):
+    """job_result_write for many jobs at once: one transaction, one locking read. Yields
+    the ids of the jobs still running under this worker's token (write their results
+    and call jobs_succeed_many inside the block); the others are no longer this
+    worker's and get nothing written."""
+    with transaction.atomic():
+        tokens = {job.pk: job.worker for job in jobs}
+        rows = (
+            Job.objects.select_for_update()
+            .filter(pk__in=list(tokens), state=Job.State.RUNNING)
+            .values_list("pk", "worker")
+        )
+        yield {pk for pk, worker in rows if not tokens[pk] or worker == tokens[pk]}
+
+
+def jobs_succeed_many(results: list[tuple[Job, dict]]) -> int:
+    """job_succeed for many jobs with one UPDATE per worker token (one for a claimed
+    batch), fenced the same way: only jobs still running under their token change.
+    Returns how many did."""
+    by_worker: dict[str, list[tuple[Job, dict]]] = {}
+    for job, result in results:
+        by_worker.setdefault(job.worker, []).append((job, result))
+    done = 0
+    now = timezone.now()
+    for worker, group in by_worker.items():
+        held = Job.objects.filter(pk__in=[job.pk for job, _ in group], state=Job.State.RUNNING)
+        if worker:
+            held = held.filter(worker=worker)
+        result_of = Case(
+            *(
+                When(pk=job.pk, then=Value(result, output_field=JSONField()))
+                for job, result in group
+            ),
+            output_field=JSONField(),
+        )
+        updated = held.update(
+            state=Job.State.SUCCEEDED,
+            progress=100,
+            result=result_of,
+            error=None,
+            finished_at=now,
+            lease_expires_at=None,
+        )
+        done += updated
+        if updated == len(group):
+            won = {job.pk for job, _ in group}
+        elif updated:
+            # Some were lost between the caller's lock and here (a caller outside
+            # jobs_result_write): read which did succeed.
+            won = set(
+                Job.objects.filter(
+                    pk__in=[job.pk for job, _ in group], state=Job.State.SUCCEEDED, finished_at=now
+                ).values_list("pk", flat=True)
+            )
+        else:
+            won = set()
+        # One call for the batch: the finished renderings in one query and one pipeline.
+        jobs_changed(list(won), finished=True)
+        for job, result in group:
+            if job.pk in won:
+                job.state, job.result, job.progress = Job.State.SUCCEEDED, result, 100
+                metrics.job_finished(job)
+    return done
 
 
 def job_progress(job: Job, progress: int) -> None:

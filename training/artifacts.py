@@ -5,7 +5,9 @@ boosters pickle natively; the statistical and regression members are plain array
 and statsforecast objects). Artifacts are written only by the training service into
 the project's own storage, never uploaded by clients, so unpickling them is safe.
 Batched inference loads the same model version for every batch; the cache keyed by
-(model version id, artifact name) means a worker reads each file once.
+(model version id, artifact name) means a worker reads each file once. It is a
+bounded LRU (MODEL_CACHE_SIZE models per process, the least recently used dropped
+first); a new version has a new id, so promotion needs no invalidation.
 
 A pickle names the modules of the classes it holds. Artifacts written before a module
 was renamed still name the old one: ``RENAMED_MODULES`` maps them, so models trained
@@ -19,12 +21,12 @@ import pickle
 import threading
 from collections import OrderedDict
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 
 from training.deployed import DeployedModel
 from training.models import ModelVersion
 
-CACHE_SIZE = 16
 RENAMED_MODULES = {
     "training.trainer": "training.catboost_model",
     "training.extended": "training.later_days",
@@ -65,7 +67,7 @@ def artifact_load(model_version: ModelVersion) -> DeployedModel:
         model = artifact_loads(handle.read())
     with _lock:
         _cache[key] = model
-        while len(_cache) > CACHE_SIZE:
+        while len(_cache) > max(1, settings.MODEL_CACHE_SIZE):
             _cache.popitem(last=False)
     return model
 

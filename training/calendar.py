@@ -81,8 +81,12 @@ def _days_from_christmas(dates: pd.DatetimeIndex) -> np.ndarray:
     day = dates.values.astype("datetime64[D]")
     nearest = None
     for offset in (-1, 0, 1):
-        christmas = pd.to_datetime({"year": years + offset, "month": 12, "day": 25}).values
-        delta = (day - christmas.astype("datetime64[D]")).astype("int64")
+        # 25 December of each year, in numpy (pd.to_datetime of a year/month/day frame
+        # was a fifth of a forecast's feature time).
+        first_of_year = (years + offset - 1970).astype("datetime64[Y]")
+        december = first_of_year.astype("datetime64[M]") + np.timedelta64(11, "M")
+        christmas = december.astype("datetime64[D]") + np.timedelta64(24, "D")
+        delta = (day - christmas).astype("int64")
         nearest = (
             delta if nearest is None else np.where(np.abs(delta) < np.abs(nearest), delta, nearest)
         )

@@ -54,9 +54,13 @@ class DeployedModel:
 
     def variant_for(self, history: pd.DataFrame, targets: pd.DatetimeIndex) -> str:
         if WEATHER in self.variants and "temperature_c" in history:
-            weather = history["temperature_c"].reindex(targets)
-            if weather.notna().all():
-                return WEATHER
+            # history["temperature_c"].reindex(targets).notna().all(), without building
+            # the reindexed series (this runs for every request of a batch).
+            positions = history.index.get_indexer(pd.DatetimeIndex(targets))
+            if (positions >= 0).all():
+                weather = history["temperature_c"].to_numpy()[positions]
+                if not np.isnan(weather).any():
+                    return WEATHER
         return NO_WEATHER
 
     def predict(self, history, targets, origin) -> np.ndarray:
@@ -68,13 +72,9 @@ class DeployedModel:
         extended = getattr(self, "extended", None) or {}
         results = [np.empty((len(targets), len(self.quantiles))) for _, targets, _ in items]
         parts: dict[tuple[str, bool], list[tuple[int, np.ndarray]]] = {}
-        for i, (history, targets, origin) in enumerate(items):
-            targets = pd.DatetimeIndex(targets)
-            name = self.variant_for(history, targets)
-            later = np.zeros(len(targets), dtype=bool)
-            if name in extended:
-                origins = pd.DatetimeIndex([origin] * len(targets)).tz_convert("UTC")
-                later = lead_days(targets.tz_convert("UTC"), origins, self.timezone) > 1
+        names = [self.variant_for(history, targets) for history, targets, _ in items]
+        later_of = self._later_rows(items, [name in extended for name in names])
+        for i, (name, later) in enumerate(zip(names, later_of, strict=True)):
             for is_later in (False, True):
                 rows = np.flatnonzero(later == is_later)
                 if len(rows):
@@ -89,6 +89,30 @@ class DeployedModel:
             for (i, rows), forecast in zip(members, forecasts, strict=True):
                 results[i][rows] = forecast
         return results
+
+    def _later_rows(self, items, wanted: list[bool]) -> list[np.ndarray]:
+        """Per item, which targets lie after the first local day from its origin (only
+        for the ``wanted`` items; the others get all False): one lead_days call."""
+        out = [np.zeros(len(targets), dtype=bool) for _, targets, _ in items]
+        chosen = [i for i, want in enumerate(wanted) if want and len(items[i][1])]
+        if not chosen:
+            return out
+        targets = [pd.DatetimeIndex(items[i][1]).tz_convert("UTC").as_unit("ns") for i in chosen]
+        origins = np.concatenate(
+            [
+                np.full(len(t), pd.Timestamp(items[i][2]).tz_convert("UTC").value)
+                for i, t in zip(chosen, targets, strict=True)
+            ]
+        )
+        leads = lead_days(
+            pd.DatetimeIndex(np.concatenate([t.asi8 for t in targets])).tz_localize("UTC"),
+            pd.DatetimeIndex(origins).tz_localize("UTC"),
+            self.timezone,
+        )
+        bounds = np.cumsum([0, *(len(t) for t in targets)])
+        for i, a, b in zip(chosen, bounds[:-1], bounds[1:], strict=True):
+            out[i] = leads[a:b] > 1
+        return out
 
     def _predict_group(self, variant: DeployedVariant, group) -> list[np.ndarray]:
         """Calibrated forecasts of one variant (or its ``extended`` entry) for many items."""

@@ -278,6 +278,130 @@ def build_feature_frame(
     return feature_frame_for_pairs(history, target_index, origins, city)
 
 
+# Every feature of a target reads history no older than this before its origin: the
+# weekly lag (7 days before the origin at most, see ``weeks_back``), the previous local
+# day's temperature, the 24-hour windows; a day more for DST and slack.
+LOOKBACK = pd.Timedelta(days=9)
+SHARED_COLUMNS = (TARGET_COLUMN, "temperature_c")  # what feature_frame_for_pairs reads
+
+
+def feature_frames_for_items(items, city) -> list[pd.DataFrame]:
+    """``build_feature_frame`` of each (history, targets, origin) of one city, in one
+    vectorised pass where the histories allow it (batched inference).
+
+    Forecasts of one city read the same observations, so their histories can be merged:
+    demand is read strictly before each row's own origin anyway. A forecast joins the
+    merged pass only if the merged history holds exactly its own demand before its
+    origin and its own temperature up to the end of its last target's local day, back
+    to LOOKBACK before the origin (what its features read): one whose weather forecast
+    differs from the observations, or whose history is cut short, is built on its own.
+    The values equal the per-forecast ones up to float rounding of the running sums.
+    """
+    if len(items) < 2:
+        return [build_feature_frame(h, t, o, city) for h, t, o in items]
+    merged = _merged_history([history for history, _, _ in items])
+    arrays = {name: (merged.index.asi8, merged[name].to_numpy(dtype="float64")) for name in merged}
+    targets = [pd.DatetimeIndex(t).tz_convert("UTC").as_unit("ns") for _, t, _ in items]
+    origins = [pd.Timestamp(o).tz_convert("UTC").value for _, _, o in items]
+    ends = _day_ends(
+        [t[-1] if len(t) else pd.Timestamp(0, tz="UTC") for t in targets], city.timezone
+    )
+    shared = [
+        k
+        for k, (history, _, _) in enumerate(items)
+        if len(targets[k]) and _history_agrees(arrays, history, origins[k], ends[k])
+    ]
+    out: list[pd.DataFrame | None] = [None] * len(items)
+    if len(shared) > 1:
+        rows = [targets[k] for k in shared]
+        stacked_targets = np.concatenate([t.asi8 for t in rows])
+        stacked_origins = np.concatenate([np.full(len(targets[k]), origins[k]) for k in shared])
+        frame = feature_frame_for_pairs(
+            merged,
+            pd.DatetimeIndex(stacked_targets).tz_localize("UTC"),
+            pd.DatetimeIndex(stacked_origins).tz_localize("UTC"),
+            city,
+        )
+        bounds = np.cumsum([0, *(len(t) for t in rows)])
+        for k, a, b in zip(shared, bounds[:-1], bounds[1:], strict=True):
+            out[k] = frame.iloc[a:b]
+    for k, (h, t, o) in enumerate(items):
+        if out[k] is None:
+            out[k] = build_feature_frame(h, t, o, city)
+    return out  # type: ignore[return-value]
+
+
+def _merged_history(histories: list[pd.DataFrame]) -> pd.DataFrame:
+    """Every timestamp of ``histories`` with the first known demand and temperature."""
+    stamps = [_utc_ns(h.index) for h in histories]
+    index = np.unique(np.concatenate(stamps))
+    columns = {}
+    for name in SHARED_COLUMNS:
+        present = [
+            (t, h[name].to_numpy(dtype="float64"))
+            for t, h in zip(stamps, histories, strict=True)
+            if name in h
+        ]
+        if not present:
+            continue
+        times = np.concatenate([t for t, _ in present])
+        values = np.concatenate([v for _, v in present])
+        known = ~np.isnan(values)
+        times, values = times[known], values[known]
+        column = np.full(len(index), np.nan)
+        unique, first = np.unique(times, return_index=True)  # the first known value
+        column[np.searchsorted(index, unique)] = values[first]
+        columns[name] = column
+    return pd.DataFrame(columns, index=pd.DatetimeIndex(index).tz_localize("UTC"))
+
+
+def _utc_ns(index) -> np.ndarray:
+    index = pd.DatetimeIndex(index)
+    if str(index.dtype) != "datetime64[ns, UTC]":
+        index = index.tz_convert("UTC").as_unit("ns")
+    return index.asi8
+
+
+def _day_ends(lasts: list[pd.Timestamp], tz: str) -> np.ndarray:
+    """The end (UTC ns) of the local day of each timestamp: the next local midnight."""
+    own = local_midnights(pd.DatetimeIndex(lasts).tz_convert("UTC"), tz)
+    return local_midnights(own + pd.Timedelta(hours=36), tz).asi8
+
+
+def _known(index_ns: np.ndarray, values: np.ndarray, lo: int, hi: int):
+    """Timestamps and values of the known entries in [lo, hi) of a sorted series."""
+    a, b = np.searchsorted(index_ns, [lo, hi], "left")
+    window = values[a:b]
+    keep = ~np.isnan(window)
+    return index_ns[a:b][keep], window[keep]
+
+
+def _history_agrees(arrays, history: pd.DataFrame, origin: int, day_end: int) -> bool:
+    """True if every value the features of a forecast from ``origin`` (UTC ns) read is
+    the same in the merged history as in its own: demand back to LOOKBACK before the
+    origin, temperature from there to ``day_end``, the end of its last target's local
+    day (the daily extremes read all of it). See feature_frames_for_items."""
+    lo = origin - LOOKBACK.value
+    ranges = {TARGET_COLUMN: (lo, origin), "temperature_c": (lo, day_end)}
+    own_index = _utc_ns(history.index)
+    if len(own_index) == 0 or own_index[0] > lo or np.any(np.diff(own_index) <= 0):
+        return False
+    for name, (start, end) in ranges.items():
+        own_values = (
+            history[name].to_numpy(dtype="float64")
+            if name in history
+            else np.full(len(own_index), np.nan)
+        )
+        mine = _known(own_index, own_values, start, end)
+        if name in arrays:
+            theirs = _known(*arrays[name], start, end)
+        else:
+            theirs = (np.zeros(0, dtype="int64"), np.zeros(0))
+        if not (np.array_equal(mine[0], theirs[0]) and np.array_equal(mine[1], theirs[1])):
+            return False
+    return True
+
+
 def build_training_frame(
     history: pd.DataFrame, city, leads: tuple[int, ...] = (1,), thin: int = 1
 ) -> tuple[pd.DataFrame, pd.Series]:

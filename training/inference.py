@@ -16,7 +16,7 @@ import pandas as pd
 import structlog
 
 from cities.models import City
-from cities.selectors import observation_frame_for_city
+from cities.selectors import observation_frames_for_windows
 from errors import DomainError, InvalidInput
 from training.artifacts import artifact_load
 from training.evaluation import WEATHER
@@ -27,7 +27,7 @@ from training.models import ModelVersion
 from training.quantiles import SUPPORTED_QUANTILES
 from training.selectors import model_versions_active_for_cities
 from weather.models import WeatherVintage
-from weather.selectors import weather_for_forecast
+from weather.selectors import weather_for_forecasts
 
 __all__ = ["SUPPORTED_QUANTILES", "ForecastRequest", "ForecastResult", "forecast_many"]
 
@@ -102,19 +102,25 @@ def _validate(request: ForecastRequest) -> tuple[pd.Timestamp, pd.DatetimeIndex]
     return start, pd.date_range(start, periods=periods, freq=step)
 
 
-def _prepare(request: ForecastRequest) -> _Prepared:
-    start, index = _validate(request)
-    end = index[-1] + pd.Timedelta(minutes=request.city.resolution_minutes)
-    frame = observation_frame_for_city(
-        request.city, start=start - pd.Timedelta(days=HISTORY_DAYS), end=end
-    )
+def _prepare(
+    request: ForecastRequest,
+    start: pd.Timestamp,
+    index: pd.DatetimeIndex,
+    observations: pd.DataFrame,
+    found,
+) -> _Prepared:
+    """The request's history: ``observations`` of its window (observation_frame_for_city
+    from HISTORY_DAYS before the start to the end) and ``found``, its weather_for_forecast."""
+    frame = observations
     # As-of: demand at or after the origin is not known yet; weather rows there are
     # (an uploaded weather forecast) and feed the temperature feature.
-    frame.loc[frame.index >= start, "demand_mw"] = np.nan
-    frame = frame.reindex(frame.index.union(index))
+    demand = frame["demand_mw"].to_numpy(dtype="float64", copy=True)
+    demand[frame.index.searchsorted(start, "left") :] = np.nan
+    frame["demand_mw"] = demand
+    if (frame.index.get_indexer(index) < 0).any():  # targets without observations
+        frame = frame.reindex(frame.index.union(index))
     # A weather forecast vintage issued at or before the start (as-of) takes precedence
     # over weather rows of the observations for the targets it covers.
-    found = weather_for_forecast(request.city, start, index)
     if found.values is not None:
         for column in found.values.columns:
             known = found.values[column].dropna()
@@ -127,6 +133,39 @@ def _prepare(request: ForecastRequest) -> _Prepared:
     else:
         weather, note = "none", found.note or "no weather forecast for the targets"
     return _Prepared(request, start, index, frame, weather, found.vintage, note[:200])
+
+
+def _prepare_many(requests: list[ForecastRequest], results: list) -> list[tuple[int, _Prepared]]:
+    """Validate and prepare every request; the observations of all their cities in one
+    query, their weather forecasts in a few (a failing request gets its error in
+    ``results``)."""
+    valid = []
+    for position, request in enumerate(requests):
+        try:
+            start, index = _validate(request)
+        except DomainError as exc:
+            results[position] = exc
+            continue
+        end = index[-1] + pd.Timedelta(minutes=request.city.resolution_minutes)
+        valid.append(
+            (position, request, start, index, start - pd.Timedelta(days=HISTORY_DAYS), end)
+        )
+    frames = observation_frames_for_windows(
+        [(r.city.pk, first, end) for _, r, _, _, first, end in valid]
+    )
+    weather = weather_for_forecasts([(r.city, start, index) for _, r, start, index, _, _ in valid])
+    prepared = []
+    for (position, request, start, index, first, end), found in zip(valid, weather, strict=True):
+        city_frame = frames[request.city.pk]
+        times = city_frame.index
+        a, b = times.searchsorted(first, "left"), times.searchsorted(end, "left")
+        try:
+            prepared.append(
+                (position, _prepare(request, start, index, city_frame.iloc[a:b].copy(), found))
+            )
+        except DomainError as exc:
+            results[position] = exc
+    return prepared
 
 
 def _model_usable(prepared: _Prepared) -> tuple[bool, str]:
@@ -230,10 +269,9 @@ def forecast_many(requests: list[ForecastRequest]) -> list[ForecastResult | Doma
     results: list[ForecastResult | DomainError | None] = [None] * len(requests)
     active = model_versions_active_for_cities(r.city.pk for r in requests)
     groups: dict[int, list[tuple[int, _Prepared]]] = defaultdict(list)
-    for position, request in enumerate(requests):
+    for position, prepared in _prepare_many(requests, results):
         try:
-            prepared = _prepare(request)
-            model_version = active.get(request.city.pk)
+            model_version = active.get(prepared.request.city.pk)
             usable, reason = _model_usable(prepared)
             if model_version is not None and usable:
                 groups[model_version.pk].append((position, prepared))

@@ -41,9 +41,19 @@ def weather_vintage_frame(
     """The vintage's values at ``index`` (UTC interval starts): hourly values, gaps of
     up to MAX_GAP_HOURS interpolated, then linearly onto the city's grid; NaN where the
     vintage says nothing."""
+    return _vintage_on_grid(vintage, _vintage_hourly(vintage), index, resolution_minutes)
+
+
+def _vintage_hourly(vintage: WeatherVintage) -> pd.DataFrame:
     columns = list(WeatherForecastPoint.VALUE_FIELDS)
     rows = vintage.points.order_by("valid_for").values_list("valid_for", *columns)
-    hourly = pd.DataFrame.from_records(list(rows), columns=["valid_for", *columns])
+    return pd.DataFrame.from_records(list(rows), columns=["valid_for", *columns])
+
+
+def _vintage_on_grid(
+    vintage: WeatherVintage, hourly: pd.DataFrame, index: pd.DatetimeIndex, resolution_minutes: int
+) -> pd.DataFrame:
+    columns = list(WeatherForecastPoint.VALUE_FIELDS)
     if hourly.empty or len(index) == 0:
         return pd.DataFrame(index=index, columns=columns, dtype="float64")
     hourly["valid_for"] = pd.to_datetime(hourly["valid_for"], utc=True)
@@ -85,19 +95,79 @@ def weather_for_forecast(
     if vintage is None:
         return WeatherForInference(None, None, _missing_note(city, start))
     values = weather_vintage_frame(vintage, index, city.resolution_minutes)
+    return WeatherForInference(vintage, values, _coverage_note(vintage, values))
+
+
+def weather_for_forecasts(
+    requests: list[tuple[City, pd.Timestamp, pd.DatetimeIndex]],
+) -> list[WeatherForInference]:
+    """weather_for_forecast of each (city, start, index), in a few queries for all of
+    them (batched inference): the candidate vintages of every city at once, each
+    vintage's points once, the weather sources of the cities left without one."""
+    if not requests:
+        return []
+    max_age = timedelta(hours=settings.WEATHER_VINTAGE_MAX_AGE_HOURS)
+    starts = [pd.Timestamp(start).to_pydatetime() for _, start, _ in requests]
+    candidates = list(
+        WeatherVintage.objects.filter(
+            city_id__in={city.pk for city, _, _ in requests},
+            issued_at__lte=max(starts),
+            issued_at__gte=min(starts) - max_age,
+            valid_until__gt=min(starts),
+        ).order_by("-issued_at", "-pk")
+    )
+    chosen = []
+    for (city, _, _), start in zip(requests, starts, strict=True):
+        # weather_vintage_asof's rule, on the candidates (already in its order).
+        oldest = start - max_age
+        chosen.append(
+            next(
+                (
+                    v
+                    for v in candidates
+                    if v.city_id == city.pk
+                    and oldest <= v.issued_at <= start
+                    and v.valid_until > start
+                ),
+                None,
+            )
+        )
+    missing = {city.pk for (city, _, _), v in zip(requests, chosen, strict=True) if v is None}
+    sources = {}
+    for source in WeatherSource.objects.filter(city_id__in=missing).order_by("pk"):
+        sources.setdefault(source.city_id, source)
+    hourly: dict[int, pd.DataFrame] = {}
+    found = []
+    for (city, start, index), vintage in zip(requests, chosen, strict=True):
+        if vintage is None:
+            found.append(
+                WeatherForInference(None, None, _missing_note(city, start, sources.get(city.pk)))
+            )
+            continue
+        if vintage.pk not in hourly:
+            hourly[vintage.pk] = _vintage_hourly(vintage)
+        values = _vintage_on_grid(vintage, hourly[vintage.pk], index, city.resolution_minutes)
+        found.append(WeatherForInference(vintage, values, _coverage_note(vintage, values)))
+    return found
+
+
+def _coverage_note(vintage: WeatherVintage, values: pd.DataFrame) -> str:
     covered = float(values["temperature_c"].notna().mean()) if len(values) else 0.0
-    note = ""
     if covered < 1:
-        note = (
+        return (
             f"weather vintage {vintage.pk} ({vintage.provider}, issued "
             f"{vintage.issued_at:%Y-%m-%d %H:%M}Z) covers {covered:.0%} of the targets"
         )
-    return WeatherForInference(vintage, values, note)
+    return ""
 
 
-def _missing_note(city: City, start: pd.Timestamp) -> str:
+_UNREAD = object()
+
+
+def _missing_note(city: City, start: pd.Timestamp, source=_UNREAD) -> str:
     note = f"no weather forecast issued before {pd.Timestamp(start):%Y-%m-%d %H:%M}Z covers it"
-    source = WeatherSource.objects.filter(city=city).first()
+    if source is _UNREAD:
+        source = WeatherSource.objects.filter(city=city).first()
     if (
         source is not None
         and source.last_failure_at

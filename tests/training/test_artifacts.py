@@ -38,3 +38,24 @@ def test_an_artifact_naming_a_renamed_module_loads(old_module, holding):
 def test_anything_but_a_deployed_model_is_refused():
     with pytest.raises(TypeError):
         artifact_loads(pickle.dumps({"not": "a model"}))
+
+
+@pytest.mark.django_db
+def test_loaded_models_stay_in_a_bounded_lru_keyed_by_version(city, settings):
+    from training.artifacts import artifact_load, artifact_save
+    from training.models import ModelVersion
+
+    settings.MODEL_CACHE_SIZE = 2
+    model = DeployedModel((0.05, 0.5, 0.95), "Australia/Melbourne", {})
+    versions = []
+    for number in (1, 2, 3):
+        version = ModelVersion.objects.create(city=city, version=number)
+        artifact_save(version, model)
+        versions.append(version)
+    first = artifact_load(versions[0])
+    assert artifact_load(versions[0]) is first  # read once, then from memory
+    second = artifact_load(versions[1])
+    artifact_load(versions[0])  # the most recently used of the two
+    artifact_load(versions[2])  # the third pushes out the least recently used
+    assert artifact_load(versions[0]) is first
+    assert artifact_load(versions[1]) is not second  # read from storage again

@@ -143,3 +143,17 @@ def test_a_year_builds_in_seconds(victoria, melbourne):
     features, target = build_training_frame(victoria, melbourne)
     assert time.perf_counter() - started < 5
     assert len(features) == len(target) > 17_000
+
+
+def test_days_from_christmas_is_the_signed_distance_to_the_nearest_christmas():
+    from training.calendar import DAYS_FROM_CHRISTMAS_CLIP, _days_from_christmas
+
+    dates = pd.date_range("1999-01-01", "2031-12-31", freq="D")
+    expected = []
+    for date in dates:
+        years = (date.year - 1, date.year, date.year + 1)
+        nearest = min(
+            ((date - pd.Timestamp(year=y, month=12, day=25)).days for y in years), key=abs
+        )
+        expected.append(max(-DAYS_FROM_CHRISTMAS_CLIP, min(DAYS_FROM_CHRISTMAS_CLIP, nearest)))
+    assert _days_from_christmas(dates).tolist() == expected

@@ -7,7 +7,7 @@ import pandas as pd
 
 from training.catboost_model import QuantileModel, model_fit
 from training.families.base import city_spec
-from training.features import build_feature_frame, build_training_frame, feature_columns
+from training.features import build_training_frame, feature_columns, feature_frames_for_items
 
 
 class CatBoostPredictor:
@@ -19,7 +19,7 @@ class CatBoostPredictor:
         return self.predict_many([(history, targets, origin)])[0]
 
     def predict_many(self, items) -> list[np.ndarray]:
-        frames = [build_feature_frame(h, t, o, self.city) for h, t, o in items]
+        frames = feature_frames_for_items(items, self.city)
         if not frames:
             return []
         raw = self.model.predict_raw(pd.concat(frames, ignore_index=True))
