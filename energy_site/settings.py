@@ -293,6 +293,9 @@ CELERY_BEAT_SCHEDULE = {
 # --- Application limits ---------------------------------------------------------------
 FORECAST_BATCH_SIZE = min(env_int("FORECAST_BATCH_SIZE", 32), 32)  # 32 is a hard cap
 FORECAST_BATCH_WAIT_SECONDS = float(os.environ.get("FORECAST_BATCH_WAIT_SECONDS", "0.2"))
+# A forecast task answers batches while they come back full, for up to this long, then
+# sends itself again (forecasts/batch.py: forecast_batches_drain).
+FORECAST_DRAIN_SECONDS = float(os.environ.get("FORECAST_DRAIN_SECONDS", "30"))
 FORECAST_MAX_QUEUED_PER_ORG = env_int("FORECAST_MAX_QUEUED_PER_ORG", 500)
 FORECAST_CACHE_SECONDS = env_int("FORECAST_CACHE_SECONDS", 3600)
 # How long a job's rendered answer is cached (jobs/rendered.py): a finished job never

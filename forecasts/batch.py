@@ -90,6 +90,29 @@ def forecast_batch_process(*, limit: int | None = None, wait_seconds: float | No
     return len(jobs)
 
 
+def forecast_batches_drain(*, seconds: float | None = None) -> tuple[int, bool]:
+    """Answer batches while they come back full, for up to ``seconds``
+    (FORECAST_DRAIN_SECONDS). Returns how many jobs were answered and whether work is
+    probably left (the last batch was full when the time ran out).
+
+    Why: the web sends one message per FORECAST_BATCH_SIZE jobs of *its* setting
+    (jobs/registry.py), and a worker may run with a smaller batch (or meet jobs a
+    message did not cover); a full batch means more may be queued, so the runner goes
+    on instead of leaving those jobs to the watchdog's re-send a minute later.
+    """
+    budget = settings.FORECAST_DRAIN_SECONDS if seconds is None else seconds
+    deadline = time.monotonic() + budget
+    limit = min(settings.FORECAST_BATCH_SIZE, 32)
+    total = 0
+    while True:
+        answered = forecast_batch_process(limit=limit)
+        total += answered
+        if answered < limit:
+            return total, False
+        if time.monotonic() >= deadline:
+            return total, True
+
+
 def _answer(jobs: list[Job]) -> None:
     metrics.FORECAST_BATCH_SIZE.observe(len(jobs))
     now = timezone.now()

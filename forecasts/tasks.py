@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from forecasts.batch import forecast_batch_process
+from forecasts.batch import forecast_batches_drain
 from forecasts.services import forecasts_schedule_day_ahead
 from jobs.services import DATABASE_DOWN
 
@@ -13,9 +13,14 @@ def forecast_batch(self, job_id: str) -> int:
 
     The job id only says why this task was sent: whichever worker runs first claims
     every queued request (up to the batch cap), so later tasks may find nothing left.
+    While batches come back full it claims the next one; past FORECAST_DRAIN_SECONDS it
+    hands the rest to a new message, so one task never holds a worker for long.
     """
     try:
-        return forecast_batch_process()
+        answered, more = forecast_batches_drain()
+        if more:
+            self.apply_async(args=[job_id])
+        return answered
     except DATABASE_DOWN as exc:
         # A failover: keep retrying with backoff for as long as it lasts (the watchdog
         # re-sends the queued jobs too, so nothing waits on this message alone).

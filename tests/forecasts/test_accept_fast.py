@@ -125,3 +125,35 @@ def test_one_message_per_batch_of_the_runner(
         assert Job.objects.filter(state=Job.State.QUEUED, sent_at__isnull=False).count() == 100
     finally:
         purge()
+
+
+@pytest.mark.needs_server
+def test_a_forecast_task_drains_full_batches_then_hands_the_rest_on(
+    owner_client, city_with_history, settings
+):
+    """The web sends one message per batch of its own FORECAST_BATCH_SIZE; a worker with
+    a smaller batch must still answer every job, not leave them to the watchdog."""
+    from forecasts.tasks import forecast_batch
+
+    queue = job_queue_for(Job.Kind.FORECAST)
+
+    def purge():  # this test's broker database only (REDIS_URL)
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(queue)
+
+    items = [item(city_with_history, hours) for hours in (1, 2, 3, 4, 5, 6, 7)]
+    ids = [job["id"] for job in post_batch(owner_client, items).json()["jobs"]]
+    settings.FORECAST_BATCH_SIZE = 2
+    settings.FORECAST_BATCH_WAIT_SECONDS = 0
+    purge()
+    try:
+        # No time left after the first batch: it answers 2 and sends itself again.
+        settings.FORECAST_DRAIN_SECONDS = 0
+        assert forecast_batch(ids[0]) == 2
+        assert broker_queue_depth(app, queue) == 1
+        # With time, one message answers all the rest (3 full batches, then 1).
+        settings.FORECAST_DRAIN_SECONDS = 30
+        assert forecast_batch(ids[0]) == 5
+    finally:
+        purge()
+    assert set(Job.objects.filter(pk__in=ids).values_list("state", flat=True)) == {"succeeded"}
