@@ -29,7 +29,7 @@ from errors import NotFound
 from httpapi.rendered import Rendered, rendered_json
 from jobs.models import Job
 from jobs.selectors import job_get_for_user
-from jobs.serializers import JobSerializer
+from jobs.serializers import job_data
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +48,7 @@ def _channel(job_id) -> str:
 
 
 def job_rendering(job: Job) -> Rendered:
-    return rendered_json(job.organization_id, JobSerializer(job).data, final=job.is_finished)
+    return rendered_json(job.organization_id, job_data(job), final=job.is_finished)
 
 
 def _timeout(rendered: Rendered) -> int:

@@ -6,14 +6,14 @@ from rest_framework.response import Response
 
 import errors
 from jobs.models import Job
-from jobs.serializers import JobSerializer
+from jobs.serializers import JobSerializer, job_data
 
 JOB_ACCEPTED_SCHEMA = inline_serializer("JobAccepted", {"job": JobSerializer()})
 
 
 def job_accepted_response(job: Job) -> Response:
     return Response(
-        {"job": JobSerializer(job).data},
+        {"job": job_data(job)},
         status=status.HTTP_202_ACCEPTED,
         headers={"Location": f"/api/v1/jobs/{job.pk}/"},
     )

@@ -34,6 +34,7 @@ def cities(org):
     return [make_city(org, f"City {n}") for n in range(3)]
 
 
+@pytest.mark.needs_server  # SQLite splits a 100-row INSERT by its limit on variables
 def test_a_batch_costs_the_same_queries_for_10_items_as_for_100(owner_client, cities):
     post_batch(owner_client, [item(cities[0], 1)])  # warm the organisation cache
     counts = {}
@@ -157,3 +158,26 @@ def test_a_forecast_task_drains_full_batches_then_hands_the_rest_on(
     finally:
         purge()
     assert set(Job.objects.filter(pk__in=ids).values_list("state", flat=True)) == {"succeeded"}
+
+
+def test_reuse_follows_the_health_rule_of_the_job_services(owner_client, cities):
+    """The accept path's SQL (jobs/services.py:_jobs_reusable) gives back exactly the
+    jobs job_healthy_q calls healthy: a running job only under a live lease."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from jobs.services import job_healthy_q
+
+    ids = [job["id"] for job in post_batch(owner_client, [item(c) for c in cities]).json()["jobs"]]
+    now = timezone.now()
+    Job.objects.filter(pk=ids[0]).update(state="running", lease_expires_at=now + timedelta(60))
+    Job.objects.filter(pk=ids[1]).update(state="running", lease_expires_at=now - timedelta(1))
+    Job.objects.filter(pk=ids[2]).update(state="succeeded")
+    healthy = set(map(str, Job.objects.filter(job_healthy_q()).values_list("pk", flat=True)))
+    again = [
+        job["id"] for job in post_batch(owner_client, [item(c) for c in cities]).json()["jobs"]
+    ]
+    assert {ids[0], ids[2]} == healthy & set(ids)
+    assert again[0] == ids[0] and again[2] == ids[2]  # live lease, succeeded: reused
+    assert again[1] not in ids  # the lapsed lease: a new job
