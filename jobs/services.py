@@ -398,33 +398,11 @@ def job_claim(job_id, *, worker: str | None = None) -> Job | None:
     return with_database_retry(lambda: _claim_once(job_id, worker), what="job_claim")
 
 
-def job_claim_batch(kind: str, limit: int) -> list[Job]:
-    """Claim up to ``limit`` queued jobs of one kind, oldest first, skipping locked rows."""
-
-    def claim() -> list[Job]:
-        worker = worker_token()
-        with transaction.atomic():
-            candidates = list(
-                Job.objects.select_for_update(skip_locked=True)
-                .filter(kind=kind, state=Job.State.QUEUED)
-                .order_by("created_at")
-                .values_list("pk", flat=True)[:limit]
-            )
-            claimed = []
-            for pk in candidates:
-                job = _claim_once(pk, worker)
-                if job is not None:
-                    claimed.append(job)
-        return claimed
-
-    return with_database_retry(claim, what="job_claim_batch")
-
-
 def jobs_claim_queued(kind: str, limit: int) -> list[Job]:
     """Claim up to ``limit`` queued jobs of one kind, oldest first, skipping locked rows,
-    with one UPDATE (job_claim_batch claims them one by one): one worker token and
-    lease for all of them, each attempt counted. A queued job whose attempts are spent
-    is failed with ``worker_lost`` instead, as job_claim does."""
+    with one UPDATE: one worker token and lease for all of them, each attempt counted.
+    A queued job whose attempts are spent is failed with ``worker_lost`` instead, as
+    job_claim does."""
 
     def claim() -> list[Job]:
         worker = worker_token()

@@ -7,7 +7,6 @@ from jobs.services import (
     JobCancelled,
     job_cancel,
     job_claim,
-    job_claim_batch,
     job_create,
     job_fail,
     job_progress,
@@ -28,15 +27,6 @@ def test_a_job_is_claimed_once(org):
     second = job_claim(job.pk)
     assert first is not None and first.state == Job.State.RUNNING and first.attempts == 1
     assert second is None
-
-
-def test_batch_claim_takes_oldest_first_and_respects_the_limit(org):
-    jobs = [new_job(org) for _ in range(5)]
-    new_job(org, kind=Job.Kind.TRAIN)
-    claimed = job_claim_batch(Job.Kind.FORECAST, 3)
-    assert [j.pk for j in claimed] == [j.pk for j in jobs[:3]]
-    assert Job.objects.filter(state=Job.State.RUNNING).count() == 3
-    assert len(job_claim_batch(Job.Kind.FORECAST, 10)) == 2
 
 
 def test_cancel_stops_a_running_job_at_its_next_progress_report(org):
@@ -79,33 +69,6 @@ def test_idempotency_keys_are_per_organisation(org, other_org):
     theirs = new_job(other_org, idempotency_key="abc")
     assert same.pk == mine.pk
     assert theirs.pk != mine.pk
-
-
-@pytest.mark.needs_server  # SQLite's in-memory test database cannot be shared by threads
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_batch_claims_never_share_a_job(org):
-    """Three workers claiming at once on PostgreSQL (skip_locked plus compare-and-set)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
-
-    jobs = {str(new_job(org).pk) for _ in range(60)}
-
-    def claim_all() -> list[str]:
-        claimed = []
-        try:
-            while batch := job_claim_batch(Job.Kind.FORECAST, 7):
-                claimed += [str(job.pk) for job in batch]
-        finally:
-            connection.close()
-        return claimed
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        results = [f.result() for f in [pool.submit(claim_all) for _ in range(3)]]
-    everything = [pk for result in results for pk in result]
-    assert len(everything) == len(set(everything)) == 60
-    assert set(everything) == jobs
-    assert Job.objects.filter(state=Job.State.RUNNING, attempts=1).count() == 60
 
 
 def test_the_task_id_is_stored_before_the_message_is_sent(org, django_capture_on_commit_callbacks):
