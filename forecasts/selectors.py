@@ -16,7 +16,7 @@ from cities.models import City
 from errors import NotFound
 from forecasts.models import Forecast, ForecastRun
 from httpapi.params import is_database_id
-from httpapi.rendered import Rendered, rendered_json
+from httpapi.rendered import Rendered, rendered_cached_for, rendered_json
 from jobs.models import Job
 
 
@@ -77,10 +77,8 @@ def forecast_run_rendered_for_user(
     (the organisation is compared before anything of the entry is used).
     """
     org_id = require_organization_id_cached(user)
-    cached = cache.get(_run_cache_key(run_id))
-    if isinstance(cached, Rendered):
-        if cached.organization_id != org_id:
-            raise NotFound("No such forecast run.")
+    cached = rendered_cached_for(_run_cache_key(run_id), org_id, "No such forecast run.")
+    if cached is not None:
         return cached
     run = (
         forecast_runs_for_user(user)

@@ -12,10 +12,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import parse_etags
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+
+from errors import NotFound
 
 JSON = "application/json"
 
@@ -35,6 +38,19 @@ def rendered_json(organization_id: int, data, *, final: bool = True) -> Rendered
     body = JSONRenderer().render(data)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     return Rendered(organization_id=organization_id, body=body, etag=etag, final=final)
+
+
+def rendered_cached_for(key: str, organization_id: int, not_found: str) -> Rendered | None:
+    """The rendering cached under ``key`` if it belongs to ``organization_id``, None on
+    a miss. An entry of another organisation is the same 404 (``not_found``) as an
+    object that does not exist: the organisation is compared before anything of the
+    entry is used, so a warm cache answers a stranger exactly as the database would."""
+    cached = cache.get(key)
+    if not isinstance(cached, Rendered):
+        return None
+    if cached.organization_id != organization_id:
+        raise NotFound(not_found)
+    return cached
 
 
 def _etag_matches(request, etag: str) -> bool:

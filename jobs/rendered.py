@@ -26,7 +26,7 @@ from django.db import transaction
 
 from accounts.selectors import require_organization_id_cached
 from errors import NotFound
-from httpapi.rendered import Rendered, rendered_json
+from httpapi.rendered import Rendered, rendered_cached_for, rendered_json
 from jobs.models import Job
 from jobs.selectors import job_get_for_user
 from jobs.serializers import job_data
@@ -59,11 +59,8 @@ def job_rendered_for_user(user, job_id) -> Rendered:
     """The job's rendering if it belongs to the user's organisation; 404 otherwise.
 
     A warm cache costs one cache read and no query."""
-    org_id = require_organization_id_cached(user)
-    cached = cache.get(_key(job_id))
-    if isinstance(cached, Rendered):
-        if cached.organization_id != org_id:
-            raise NotFound("No such job.")
+    cached = rendered_cached_for(_key(job_id), require_organization_id_cached(user), "No such job.")
+    if cached is not None:
         return cached
     rendered = job_rendering(job_get_for_user(user, job_id))
     cache.add(_key(job_id), rendered, timeout=_timeout(rendered))
