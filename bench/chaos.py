@@ -41,6 +41,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.deploy.processes import isolated_stack_env  # noqa: E402
+
 BIN = Path(sys.executable).parent
 PG = os.environ.get("CHAOS_PG", "postgres://postgres@127.0.0.1:5432")
 DB = os.environ.get("CHAOS_DB", "energy_forecast_i10_chaos")
@@ -50,17 +52,10 @@ RECOVERY_LIMIT_SECONDS = 60
 P99_LIMIT_MS = 100
 WORK = Path(tempfile.mkdtemp(prefix="ef-chaos-"))
 
-ENV = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "CACHE_"))}
-ENV.update(
-    DATABASE_URL=f"{PG}/{DB}",
-    REDIS_URL=f"redis://127.0.0.1:{REDIS_PORT}/0",
-    CACHE_URL=f"redis://127.0.0.1:{REDIS_PORT}/1",
-    DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-    DJANGO_SECURE_COOKIES="0",
-    MEDIA_ROOT=str(WORK / "media"),
-    ENERGY_VAR_DIR=str(WORK / "var"),
-    LOG_LEVEL="WARNING",
-    PYTHONUNBUFFERED="1",
+ENV = isolated_stack_env(
+    database_url=f"{PG}/{DB}",
+    redis_port=REDIS_PORT,
+    work=WORK,
     # Small trainings (seconds, not minutes) so that a kill lands mid-training.
     TRAINING_ITERATIONS="150",
     TRAINING_BACKTEST_DAYS="7",

@@ -65,7 +65,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.deploy.processes import Process, http_json, port_is_free, wait_until  # noqa: E402
+from tests.deploy.processes import (  # noqa: E402
+    Process,
+    http_json,
+    isolated_stack_env,
+    port_is_free,
+    wait_until,
+)
 
 BIN = Path(sys.executable).parent
 PG = os.environ.get("LOAD_PG", "postgres://postgres@127.0.0.1:5432")
@@ -550,20 +556,11 @@ def run(args) -> tuple[dict, dict, dict]:
     web_port = args.port
     if not port_is_free(REDIS_PORT) or not port_is_free(web_port):
         raise SystemExit(f"load: port {REDIS_PORT} or {web_port} is taken")
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "CACHE_"))
-    }
-    env.update(
-        DATABASE_URL=f"{PG}/{database}",
-        REDIS_URL=f"redis://127.0.0.1:{REDIS_PORT}/0",
-        CACHE_URL=f"redis://127.0.0.1:{REDIS_PORT}/1",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+    env = isolated_stack_env(
+        database_url=f"{PG}/{database}",
+        redis_port=REDIS_PORT,
+        work=work,
         DJANGO_DEBUG="0",
-        DJANGO_SECURE_COOKIES="0",
-        MEDIA_ROOT=str(work / "media"),
-        ENERGY_VAR_DIR=str(work / "var"),
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
         # A load test of one organisation: the per-user and per-organisation limits and the
         # backlog cap would measure the throttle, not the path.
         API_THROTTLE_RATE="10000000/min",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -26,6 +27,31 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
     return True
+
+
+def isolated_stack_env(
+    *, database_url: str, redis_port: int, work: Path, **overrides: str
+) -> dict[str, str]:
+    """The environment of web, worker and beat processes on their own database and
+    their own Redis (bench/load.py, bench/chaos.py): this process's environment without
+    its DATABASE_/REDIS_/CACHE_ settings, a fresh secret key, files under ``work``, then
+    ``overrides``."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "CACHE_"))
+    }
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        CACHE_URL=f"redis://127.0.0.1:{redis_port}/1",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_SECURE_COOKIES="0",
+        MEDIA_ROOT=str(work / "media"),
+        ENERGY_VAR_DIR=str(work / "var"),
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
 
 
 @dataclass
