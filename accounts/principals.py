@@ -23,6 +23,7 @@ from django.core.cache import cache
 
 from accounts.models import ApiKey, Membership
 from accounts.password_stamps import password_stamp
+from httpapi.prefetch import cache_get
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,11 @@ class Principal:
     password_stamp: str
 
 
-def _user_key(user_id) -> str:
+def principal_key_for_user(user_id) -> str:
     return f"principal:v1:user:{user_id}"
 
 
-def _api_key_key(hashed_key: str) -> str:
+def principal_key_for_api_key(hashed_key: str) -> str:
     return f"principal:v1:api-key:{hashed_key}"
 
 
@@ -49,8 +50,8 @@ def _timeout() -> int:
 
 def principal_for_user_id(user_id) -> Principal | None:
     """The person with ``user_id`` (None: no such user), from the cache when fresh."""
-    key = _user_key(user_id)
-    cached = cache.get(key)
+    key = principal_key_for_user(user_id)
+    cached = cache_get(key)
     if isinstance(cached, Principal):
         return cached
     user = get_user_model().objects.filter(pk=user_id).first()
@@ -74,8 +75,8 @@ def api_key_for_hash(hashed_key: str) -> ApiKey | None:
 
     The cached form is the row's own field values, so the key is a whole ApiKey as if
     read from the database (without its organisation loaded)."""
-    key = _api_key_key(hashed_key)
-    cached = cache.get(key)
+    key = principal_key_for_api_key(hashed_key)
+    cached = cache_get(key)
     if isinstance(cached, dict):
         return ApiKey.from_db("default", list(cached), list(cached.values()))
     found = ApiKey.objects.filter(hashed_key=hashed_key, revoked=False).first()
@@ -88,8 +89,8 @@ def api_key_for_hash(hashed_key: str) -> ApiKey | None:
 
 def principal_forget_user(user_id) -> None:
     """Drop what is cached about the person (their principal and organisation)."""
-    cache.delete_many([_user_key(user_id), f"user-org:v1:{user_id}"])
+    cache.delete_many([principal_key_for_user(user_id), f"user-org:v1:{user_id}"])
 
 
 def principal_forget_api_key(hashed_key: str) -> None:
-    cache.delete(_api_key_key(hashed_key))
+    cache.delete(principal_key_for_api_key(hashed_key))

@@ -33,6 +33,7 @@ from rest_framework import throttling
 import errors
 from accounts.network import client_ip
 from accounts.selectors import organization_id_for_cached
+from httpapi.prefetch import prefetch_current, prefetched_counts
 
 log = structlog.get_logger(__name__)
 
@@ -47,8 +48,46 @@ def rate_parse(rate: str | None) -> tuple[int, int] | None:
     return int(count), _PERIODS[period[0]]
 
 
+def throttle_limits(cache, buckets, now: float) -> list[tuple[str, int, int, float]]:
+    """(key, period, limit, seconds left in the window) of each limited bucket."""
+    limited = []
+    for scope, ident in buckets:
+        rate = rate_parse(settings.API_THROTTLE_RATES.get(scope))
+        if rate is not None:
+            limit, period = rate
+            window = int(now // period)
+            key = cache.make_key(f"throttle:{scope}:{ident}:{window}")
+            limited.append((key, period, limit, (window + 1) * period - now))
+    return limited
+
+
+# The buckets each principal's last request counted against, in this process, by the
+# principal's cache key: what accounts/hot_reads.py counts in its one round trip before
+# authentication has said whose organisation it is. Bounded; emptied when full (the
+# next request of each principal then counts through the throttle's own pipeline).
+_BUCKETS_SEEN: dict[str, list[tuple[str, object]]] = {}
+BUCKETS_SEEN_MAX = 10_000
+
+
+def throttle_buckets_seen(principal_key: str) -> list[tuple[str, object]]:
+    return _BUCKETS_SEEN.get(principal_key, [])
+
+
+def _buckets_remember(principal_key: str, buckets: list[tuple[str, object]]) -> None:
+    if _BUCKETS_SEEN.get(principal_key) != buckets:
+        if len(_BUCKETS_SEEN) >= BUCKETS_SEEN_MAX:
+            _BUCKETS_SEEN.clear()
+        _BUCKETS_SEEN[principal_key] = buckets
+
+
 def _counts(cache, keys_with_periods: list[tuple[str, int]]) -> list[int]:
-    """Increment each key (expiring with its window) in one round trip; the counts."""
+    """Increment each key (expiring with its window) in one round trip; the counts.
+
+    A request prefetched by accounts/hot_reads.py has already counted these keys in
+    its pipeline: those counts, with no round trip."""
+    counts = prefetched_counts([key for key, _ in keys_with_periods])
+    if counts is not None:
+        return counts
     client = getattr(cache, "client", None)
     if client is not None and hasattr(client, "get_client"):  # django-redis
         pipe = client.get_client(write=True).pipeline(transaction=False)
@@ -97,15 +136,11 @@ class TenantRateThrottle(throttling.BaseThrottle):
             return True
 
     def _allow(self, request) -> bool:
-        now = time.time()
-        limited = []
-        for scope, ident in self.buckets(request):
-            rate = rate_parse(settings.API_THROTTLE_RATES.get(scope))
-            if rate is not None:
-                limit, period = rate
-                window = int(now // period)
-                key = self.cache.make_key(f"throttle:{scope}:{ident}:{window}")
-                limited.append((key, period, limit, (window + 1) * period - now))
+        buckets = self.buckets(request)
+        prefetch = prefetch_current()
+        if prefetch is not None:
+            _buckets_remember(prefetch.principal_key, buckets)
+        limited = throttle_limits(self.cache, buckets, time.time())
         if not limited:
             return True
         counts = _counts(self.cache, [(key, period) for key, period, _, _ in limited])

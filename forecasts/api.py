@@ -7,9 +7,14 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.hot_reads import CachedReadMixin
 from cities.selectors import cities_for_user, city_get_for_user
 from cities.timestamps import DATE_TIME_SCHEMA, time_window_parse
-from forecasts.selectors import forecast_points_latest, forecast_run_rendered_for_user
+from forecasts.selectors import (
+    forecast_points_latest,
+    forecast_run_cache_key,
+    forecast_run_rendered_for_user,
+)
 from forecasts.serializers import (
     ForecastBatchSerializer,
     ForecastRequestSerializer,
@@ -79,7 +84,10 @@ class ForecastBatchApi(APIView):
         )
 
 
-class ForecastRunApi(APIView):
+class ForecastRunApi(CachedReadMixin, APIView):
+    def cached_rendering_key(self, pk, **kwargs) -> str:
+        return forecast_run_cache_key(pk)
+
     @extend_schema(responses=ForecastRunSerializer)
     def get(self, request, pk: int):
         rendered = forecast_run_rendered_for_user(

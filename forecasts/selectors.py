@@ -60,7 +60,7 @@ def forecast_run_get_for_user(user, run_id) -> ForecastRun:
     return found
 
 
-def _run_cache_key(run_id: int) -> str:
+def forecast_run_cache_key(run_id: int) -> str:
     # v2: the rendered bytes and their ETag (httpapi/rendered.py), not the data.
     return f"forecast-run:v2:{run_id}"
 
@@ -77,7 +77,7 @@ def forecast_run_rendered_for_user(
     (the organisation is compared before anything of the entry is used).
     """
     org_id = require_organization_id_cached(user)
-    cached = rendered_cached_for(_run_cache_key(run_id), org_id, "No such forecast run.")
+    cached = rendered_cached_for(forecast_run_cache_key(run_id), org_id, "No such forecast run.")
     if cached is not None:
         return cached
     run = (
@@ -90,7 +90,7 @@ def forecast_run_rendered_for_user(
     if run is None:
         raise NotFound("No such forecast run.")
     rendered = rendered_json(run.city.organization_id, render(run))
-    cache.set(_run_cache_key(run.pk), rendered, timeout=settings.FORECAST_CACHE_SECONDS)
+    cache.set(forecast_run_cache_key(run.pk), rendered, timeout=settings.FORECAST_CACHE_SECONDS)
     return rendered
 
 

@@ -12,13 +12,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import parse_etags
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from errors import NotFound
+from httpapi.prefetch import cache_get
 
 JSON = "application/json"
 
@@ -45,7 +45,7 @@ def rendered_cached_for(key: str, organization_id: int, not_found: str) -> Rende
     a miss. An entry of another organisation is the same 404 (``not_found``) as an
     object that does not exist: the organisation is compared before anything of the
     entry is used, so a warm cache answers a stranger exactly as the database would."""
-    cached = cache.get(key)
+    cached = cache_get(key)
     if not isinstance(cached, Rendered):
         return None
     if cached.organization_id != organization_id:

@@ -11,13 +11,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import errors
+from accounts.hot_reads import CachedReadMixin
 from errors import Conflict
 from httpapi.openapi import PAGE_PARAMETERS, paginated
 from httpapi.pagination import paginated_response
 from httpapi.params import query_params_not_empty
 from httpapi.rendered import rendered_response
 from jobs.models import Job
-from jobs.rendered import job_rendered_for_user, job_rendered_wait
+from jobs.rendered import job_cache_key, job_rendered_for_user, job_rendered_wait
 from jobs.responses import JOB_ACCEPTED_SCHEMA
 from jobs.selectors import job_get_for_user, jobs_for_user
 from jobs.serializers import JobSerializer
@@ -64,7 +65,10 @@ def job_wait_seconds(query_params) -> int:
     return int(raw)
 
 
-class JobApi(APIView):
+class JobApi(CachedReadMixin, APIView):
+    def cached_rendering_key(self, pk, **kwargs) -> str:
+        return job_cache_key(pk)
+
     @extend_schema(
         parameters=[
             OpenApiParameter(

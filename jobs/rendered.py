@@ -37,7 +37,7 @@ log = structlog.get_logger(__name__)
 POLL_SECONDS_WITHOUT_PUBSUB = 0.5
 
 
-def _key(job_id) -> str:
+def job_cache_key(job_id) -> str:
     return f"job:v1:{job_id}"
 
 
@@ -59,11 +59,13 @@ def job_rendered_for_user(user, job_id) -> Rendered:
     """The job's rendering if it belongs to the user's organisation; 404 otherwise.
 
     A warm cache costs one cache read and no query."""
-    cached = rendered_cached_for(_key(job_id), require_organization_id_cached(user), "No such job.")
+    cached = rendered_cached_for(
+        job_cache_key(job_id), require_organization_id_cached(user), "No such job."
+    )
     if cached is not None:
         return cached
     rendered = job_rendering(job_get_for_user(user, job_id))
-    cache.add(_key(job_id), rendered, timeout=_timeout(rendered))
+    cache.add(job_cache_key(job_id), rendered, timeout=_timeout(rendered))
     return rendered
 
 
@@ -98,7 +100,9 @@ def _cache_write(what: str, action) -> None:
 
 
 def _delete(ids: list[str]) -> None:
-    _cache_write("delete", lambda client: client.delete_many([_key(job_id) for job_id in ids]))
+    _cache_write(
+        "delete", lambda client: client.delete_many([job_cache_key(job_id) for job_id in ids])
+    )
 
 
 def jobs_changed(job_ids: Iterable, *, finished: bool) -> None:
@@ -122,7 +126,7 @@ def jobs_changed(job_ids: Iterable, *, finished: bool) -> None:
 
 
 def _store_and_publish(ids: list[str]) -> None:
-    rendered = {_key(job.pk): job_rendering(job) for job in Job.objects.filter(pk__in=ids)}
+    rendered = {job_cache_key(job.pk): job_rendering(job) for job in Job.objects.filter(pk__in=ids)}
     _cache_write(
         "store", lambda client: client.set_many(rendered, timeout=settings.JOB_CACHE_SECONDS)
     )
@@ -178,6 +182,6 @@ def _poll(user, job_id, deadline: float) -> Rendered:
     latest = job_rendered_for_user(user, job_id)
     while not latest.final and time.monotonic() < deadline:
         time.sleep(min(POLL_SECONDS_WITHOUT_PUBSUB, max(0.0, deadline - time.monotonic())))
-        cache.delete(_key(job_id))  # the local cache is not shared with the workers
+        cache.delete(job_cache_key(job_id))  # the local cache is not shared with the workers
         latest = job_rendered_for_user(user, job_id)
     return latest
