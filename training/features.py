@@ -303,7 +303,7 @@ def feature_frames_for_items(items, city) -> list[pd.DataFrame]:
     arrays = {name: (merged.index.asi8, merged[name].to_numpy(dtype="float64")) for name in merged}
     targets = [pd.DatetimeIndex(t).tz_convert("UTC").as_unit("ns") for _, t, _ in items]
     origins = [pd.Timestamp(o).tz_convert("UTC").value for _, _, o in items]
-    ends = _day_ends(
+    ends = local_day_ends(
         [t[-1] if len(t) else pd.Timestamp(0, tz="UTC") for t in targets], city.timezone
     )
     shared = [
@@ -362,7 +362,7 @@ def _utc_ns(index) -> np.ndarray:
     return index.asi8
 
 
-def _day_ends(lasts: list[pd.Timestamp], tz: str) -> np.ndarray:
+def local_day_ends(lasts: list[pd.Timestamp], tz: str) -> np.ndarray:
     """The end (UTC ns) of the local day of each timestamp: the next local midnight."""
     own = local_midnights(pd.DatetimeIndex(lasts).tz_convert("UTC"), tz)
     return local_midnights(own + pd.Timedelta(hours=36), tz).asi8

@@ -22,7 +22,7 @@ from training.artifacts import artifact_load
 from training.evaluation import WEATHER
 from training.fallback import METHOD as FALLBACK_METHOD
 from training.fallback import seasonal_profile_forecast
-from training.features import lead_days
+from training.features import lead_days, local_day_ends
 from training.models import ModelVersion
 from training.quantiles import SUPPORTED_QUANTILES
 from training.selectors import model_versions_active_for_cities
@@ -146,7 +146,15 @@ def _prepare_many(requests: list[ForecastRequest], results: list) -> list[tuple[
         except DomainError as exc:
             results[position] = exc
             continue
-        end = index[-1] + pd.Timedelta(minutes=request.city.resolution_minutes)
+        # The history runs to the end of the last target's local day: the daily
+        # temperature extremes the features read cover the whole day, as in training (a
+        # forecast ending mid-day used to read them from part of it), and forecasts of one
+        # city then share their history and one feature pass (training/features.py:
+        # feature_frames_for_items) whatever hour they start at.
+        end = max(
+            index[-1] + pd.Timedelta(minutes=request.city.resolution_minutes),
+            pd.Timestamp(local_day_ends([index[-1]], request.city.timezone)[0], tz="UTC"),
+        )
         valid.append(
             (position, request, start, index, start - pd.Timedelta(days=HISTORY_DAYS), end)
         )

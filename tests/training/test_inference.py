@@ -148,3 +148,29 @@ def test_an_hourly_city_in_another_time_zone_gets_its_dst_day(org, victoria, set
     assert (result.values[0.5] <= result.values[0.95]).all()
     actual = victoria["demand_mw"].resample("60min").mean().reindex(result.index).to_numpy()
     assert np.mean(np.abs(result.values[0.5] - actual) / actual) < 0.1
+
+
+def test_requests_starting_at_any_hour_share_one_feature_pass(trained_city, monkeypatch):
+    # Each history runs to the end of its last target's local day, so forecasts of one
+    # city agree on every value their features read and take the merged pass, whatever
+    # hour they start at; their answers are those of each forecast made alone.
+    from training import features
+
+    alone_calls = []
+    original = features.build_feature_frame
+
+    def counted(*args, **kwargs):
+        alone_calls.append(args[2])
+        return original(*args, **kwargs)
+
+    requests = [
+        request_for(trained_city, k, start=DEC_30 - pd.Timedelta(hours=5 * k + 1)) for k in range(4)
+    ]
+    alone = [forecast_many([r])[0] for r in requests]
+    monkeypatch.setattr(features, "build_feature_frame", counted)
+    together = forecast_many(requests)
+    assert alone_calls == []  # none was built on its own
+    for batched, single in zip(together, alone, strict=True):
+        assert batched.quality == "normal" and batched.weather == "observations"
+        for q in batched.values:
+            np.testing.assert_allclose(batched.values[q], single.values[q], rtol=1e-9)
