@@ -139,21 +139,30 @@ def _prepare_many(requests: list[ForecastRequest], results: list) -> list[tuple[
     """Validate and prepare every request; the observations of all their cities in one
     query, their weather forecasts in a few (a failing request gets its error in
     ``results``)."""
-    valid = []
+    checked = []
     for position, request in enumerate(requests):
         try:
-            start, index = _validate(request)
+            checked.append((position, request, *_validate(request)))
         except DomainError as exc:
             results[position] = exc
-            continue
-        # The history runs to the end of the last target's local day: the daily
-        # temperature extremes the features read cover the whole day, as in training (a
-        # forecast ending mid-day used to read them from part of it), and forecasts of one
-        # city then share their history and one feature pass (training/features.py:
-        # feature_frames_for_items) whatever hour they start at.
+    # The history runs to the end of the last target's local day: the daily temperature
+    # extremes the features read cover the whole day, as in training (a forecast ending
+    # mid-day used to read them from part of it), and forecasts of one city then share
+    # their history and one feature pass (training/features.py: feature_frames_for_items)
+    # whatever hour they start at. One call per time zone.
+    by_zone = defaultdict(list)
+    for k, (_, request, _, _) in enumerate(checked):
+        by_zone[request.city.timezone].append(k)
+    day_ends = [0] * len(checked)
+    for zone, members in by_zone.items():
+        ends = local_day_ends([checked[k][3][-1] for k in members], zone)
+        for k, end in zip(members, ends, strict=True):
+            day_ends[k] = end
+    valid = []
+    for (position, request, start, index), day_end in zip(checked, day_ends, strict=True):
         end = max(
             index[-1] + pd.Timedelta(minutes=request.city.resolution_minutes),
-            pd.Timestamp(local_day_ends([index[-1]], request.city.timezone)[0], tz="UTC"),
+            pd.Timestamp(day_end, tz="UTC"),
         )
         valid.append(
             (position, request, start, index, start - pd.Timedelta(days=HISTORY_DAYS), end)
