@@ -439,6 +439,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "httpapi.exceptions.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "httpapi.negotiation.JsonFirstContentNegotiation",
     # The anonymous, user, API key and organisation buckets in one Redis round trip.
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.ApiRateThrottle"],
 }
