@@ -7,17 +7,17 @@ the cached rendering (httpapi/rendered.py). Asked for where DRF needs each, they
 three round trips, which with the JWT's signature check were most of what such a read
 cost over the floor (docs/benchmarks.md, "Serving at load").
 
-``CachedReadMixin`` sends all three in one pipeline before DRF starts, from what the
+``CachedReadMixin`` reads all three in one round trip before DRF starts, from what the
 request itself says: the principal's key from the credential (a JWT that validates,
 or an API key's hash), the rendering's key from the URL, and the counters of the
 buckets this principal's last request counted against in this process. Nothing is
 decided here: authentication still checks the principal (active, password stamp,
 revoked key, networks), the throttle the counts, and the view the rendering's
-organisation, each taking what the pipeline read (httpapi/prefetch.py) instead of
+organisation, each taking what the round trip read (httpapi/prefetch.py) instead of
 asking again. What the prefetch cannot know, its consumer reads as before:
 
 - a principal's first request in a process, or one whose buckets changed (a
-  membership moved), is counted by the throttle's own pipeline; a moved membership may
+  membership moved), is counted by the throttle's own round trip; a moved membership may
   have one request counted against its old organisation's bucket;
 - a credential that does not validate prefetches nothing;
 - if Redis fails, nothing is prefetched for PREFETCH_SKIP_SECONDS, and each consumer
@@ -36,7 +36,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from accounts.auth import jwt_validated
 from accounts.models import ApiKey
 from accounts.principals import principal_key_for_api_key, principal_key_for_user
-from accounts.throttles import throttle_buckets_seen, throttle_limits
+from accounts.throttles import throttle_buckets_seen, throttle_count_and_read, throttle_limits
 from httpapi.prefetch import Prefetch, prefetch_scope
 
 log = structlog.get_logger(__name__)
@@ -74,7 +74,7 @@ def _redis_pair():
 
 def read_prefetch(request, rendering_key: str) -> Prefetch | None:
     """The principal, the rendering under ``rendering_key`` and the counters, read in one
-    pipeline; None when there is nothing to read ahead or Redis failed."""
+    round trip; None when there is nothing to read ahead or Redis failed."""
     global _skip_until
     if time.monotonic() < _skip_until:
         return None
@@ -86,22 +86,18 @@ def read_prefetch(request, rendering_key: str) -> Prefetch | None:
     limited = throttle_limits(throttle, throttle_buckets_seen(principal_key), time.time())
     keys = [principal_key, rendering_key]
     try:
-        pipe = throttle.client.get_client(write=True).pipeline(transaction=False)
-        for key in keys:
-            pipe.get(default.make_key(key))
-        for key, period, _, _ in limited:
-            pipe.incr(key)
-            pipe.expire(key, period + 1)
-        replies = pipe.execute()
-        values = {
-            key: None if raw is None else default.client.decode(raw)
-            for key, raw in zip(keys, replies, strict=False)
-        }
+        raw, counted = throttle_count_and_read(
+            throttle.client.get_client(write=True),
+            [(key, period) for key, period, _, _ in limited],
+            reads=tuple(default.make_key(key) for key in keys),
+        )
+        values = {key: None if value is None else default.client.decode(value)
+                  for key, value in zip(keys, raw, strict=True)}  # fmt: skip
     except Exception as exc:  # redis errors, an entry that does not unpickle
         _skip_until = time.monotonic() + PREFETCH_SKIP_SECONDS
         log.warning("read_prefetch_failed", error=str(exc)[:200])
         return None
-    counts = {key: count for (key, *_), count in zip(limited, replies[2::2], strict=True)}
+    counts = {key: count for (key, *_), count in zip(limited, counted, strict=True)}
     return Prefetch(principal_key=principal_key, values=values, counts=counts)
 
 

@@ -3,7 +3,7 @@
 A warm read of a job or a forecast run needs three things from Redis: the principal
 behind its credential, its rate-limit counters and the cached rendering. Asked for
 where each is needed (authentication, throttle, view), they were three round trips;
-accounts/hot_reads.py sends them as one pipeline before DRF starts and keeps what it
+accounts/hot_reads.py reads them in one round trip before DRF starts and keeps what it
 read here, for this request only (a context variable: a thread of gunicorn's gthread
 worker serves one request at a time). The code that needs an entry asks ``cache_get``
 or ``prefetched_counts`` and falls back to its own round trip for whatever was not
@@ -25,7 +25,7 @@ from django.core.cache import cache
 
 @dataclass
 class Prefetch:
-    """What one pipeline read: ``values`` by the key a caller passes to the default
+    """What one round trip read: ``values`` by the key a caller passes to the default
     cache (None: a miss), ``counts`` by throttle key (the count after this request's
     INCR), and the cache key of the principal the credential names."""
 
