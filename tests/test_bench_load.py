@@ -147,7 +147,22 @@ def test_parse_args_quick_shortens_the_run():
     args = load.parse_args(["--quick", "--worker-class", "sync", "--gunicorn-threads", "1"])
     assert (args.duration, args.e2e, args.connections) == (3, 100, 16)
     assert (args.worker_class, args.gunicorn_threads) == ("sync", 1)
-    assert load.parse_args([]).duration == 10
+    assert (load.parse_args([]).duration, load.parse_args([]).rounds) == (5, 3)
     # A size given with --quick wins over the quick default.
     args = load.parse_args(["--quick", "--duration", "10", "--e2e", "200"])
     assert (args.duration, args.e2e, args.posts) == (10, 200, 100)
+
+
+def test_rounds_merge_to_medians_and_each_rounds_ratio_to_its_own_floor():
+    rounds = [
+        {"floor": {"rps": 1000.0, "p99": 20.0}, "run": {"rps": 600.0, "p99": 40.0}},
+        {"floor": {"rps": 400.0, "p99": 90.0}, "run": {"rps": 200.0, "p99": 300.0}},  # a burst
+        {"floor": {"rps": 900.0, "p99": 25.0}, "run": {"rps": 450.0, "p99": 45.0}},
+    ]
+    merged = load.rounds_merged(rounds)
+    assert merged["run"]["rps"] == 450.0 and merged["run"]["p99"] == 45.0
+    assert merged["run"]["ratio"] == 0.5  # of 0.6, 0.5 and 0.5, not 450 / 900
+    assert merged["floor"]["ratio"] == 1.0 and merged["run"]["rounds"] == 3
+    targets = {t.name: t for t in load.targets_for(merged, E2E)}
+    assert targets["cached run: throughput / floor"].value == 0.5
+    assert "| 0.50 |" in load.format_table(merged)
