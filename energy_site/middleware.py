@@ -1,6 +1,8 @@
-"""Middleware that must run before everything else."""
+"""Middleware of the site: what must run before everything else, and Django's own where
+the API does not need it."""
 
 import structlog
+from django.contrib.messages.middleware import MessageMiddleware
 from django.http import JsonResponse
 
 from httpapi.exceptions import database_unavailable_response, error_body
@@ -52,3 +54,13 @@ class DatabaseUnavailable:
         if response is not None:
             log.warning("database_unavailable", path=request.path, error=str(exception)[:300])
         return response
+
+
+class MessagesOutsideTheApi(MessageMiddleware):
+    """Django's messages for the admin and the dashboard, not for ``/api/``: nothing
+    under it reads or writes messages, and setting up their storage (a cookie signer
+    per request) was a twentieth of the server time of a cached read of the API."""
+
+    def process_request(self, request):
+        if not request.path_info.startswith("/api/"):
+            super().process_request(request)

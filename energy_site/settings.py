@@ -98,7 +98,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Keeps the request for the audit trail's who and from where (audit/context.py).
     "audit.context.AuditRequestContext",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "energy_site.middleware.MessagesOutsideTheApi",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "energy_site.logging.RequestIdMiddleware",
     # Last, as django-axes asks: turns an admin login during a lockout into its answer.

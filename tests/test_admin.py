@@ -50,3 +50,17 @@ def test_promote_action_swaps_the_active_model(admin_client, city):
     old.refresh_from_db()
     new.refresh_from_db()
     assert (old.status, new.status) == (ModelVersion.Status.RETIRED, ModelVersion.Status.ACTIVE)
+
+
+def test_the_admin_still_shows_messages_and_the_api_sets_none_up(admin_client, org):
+    # energy_site/middleware.py: MessagesOutsideTheApi. The new key is shown once, as a
+    # message on the page the admin lands on.
+    created = admin_client.post(
+        "/admin/accounts/apikey/add/", {"organization": org.pk, "name": "ci"}, follow=True
+    )
+    assert created.status_code == 200
+    shown = [str(m) for m in created.context["messages"]]
+    assert any("shown only once" in m for m in shown)
+    api = admin_client.get("/api/v1/cities/")
+    assert api["Content-Type"] == "application/json"  # an API answer (403: no organisation)
+    assert not hasattr(api.wsgi_request, "_messages")
