@@ -26,6 +26,7 @@ asking again. What the prefetch cannot know, its consumer reads as before:
 
 from __future__ import annotations
 
+import functools
 import time
 
 import structlog
@@ -72,6 +73,20 @@ def _redis_pair():
     return default, throttle
 
 
+@functools.lru_cache(maxsize=256)
+def _decoded_bytes(decode, raw: bytes):
+    return decode(raw)
+
+
+def _decoded(cache, raw: bytes):
+    """The cache's decoding of ``raw`` (unzip, unpickle), kept for the same bytes: the
+    entries these reads meet (a principal, a finished rendering) stay the same bytes for
+    their whole life, and a run's rendering is tens of kB to unzip at every read. Equal
+    bytes decode to equal values, and the values are only read (frozen dataclasses; an
+    API key's field dict is copied into a new ApiKey), so sharing them is safe."""
+    return _decoded_bytes(cache.client.decode, raw)
+
+
 def read_prefetch(request, rendering_key: str) -> Prefetch | None:
     """The principal, the rendering under ``rendering_key`` and the counters, read in one
     round trip; None when there is nothing to read ahead or Redis failed."""
@@ -91,7 +106,7 @@ def read_prefetch(request, rendering_key: str) -> Prefetch | None:
             [(key, period) for key, period, _, _ in limited],
             reads=tuple(default.make_key(key) for key in keys),
         )
-        values = {key: None if value is None else default.client.decode(value)
+        values = {key: None if value is None else _decoded(default, value)
                   for key, value in zip(keys, raw, strict=True)}  # fmt: skip
     except Exception as exc:  # redis errors, an entry that does not unpickle
         _skip_until = time.monotonic() + PREFETCH_SKIP_SECONDS

@@ -815,7 +815,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--one-client", type=int,
                         help="forecasts awaited one at a time by one client (10)")  # fmt: skip
     parser.add_argument("--weeks", type=int, default=16, help="weeks of the sample to load")
-    parser.add_argument("--gunicorn-workers", type=int, default=2)
+    # Four on this 2-core host: a keep-alive connection stays with the worker that accepted
+    # it, and with two workers wrk's 16 split 5/11 or 12/4 (ss -tnp), one process's GIL
+    # serving most of them; docs/benchmarks.md, "Process settings".
+    parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--gunicorn-threads", type=int, default=32)
     parser.add_argument(
         "--worker-class",
