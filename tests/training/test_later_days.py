@@ -120,13 +120,14 @@ def test_widths_come_from_consecutive_holdouts_each_forecast_by_a_fit_before_it(
     victoria, melbourne
 ):
     # 134 local days to the end of 30 November: three holdouts of 28 and 50 days before
+    # them; a fourth would leave fewer than MIN_TRAINING_DAYS before it.
     history = victoria.loc["2014-07-19 14:00":"2014-11-30 12:30"]
     starts = later_days._holdout_starts(history, melbourne)
-    assert len(starts) == later_days.HOLDOUT_FOLDS == 3
+    assert later_days.HOLDOUT_FOLDS == 4 and len(starts) == 3
     # Local midnights 28 days apart, across the start of daylight saving (5 October).
     assert starts == [local_day(day)[0] for day in ("2014-11-02", "2014-10-05", "2014-09-07")]
-    # A fourth would leave fewer than MIN_TRAINING_DAYS before it; 70 days hold one.
-    assert len(later_days._holdout_starts(history.loc["2014-09-22":], melbourne)) == 1
+    assert len(later_days._holdout_starts(history.loc["2014-09-22":], melbourne)) == 1  # 70 days
+    assert len(later_days._holdout_starts(victoria, melbourne)) == 4
 
     seen = []
     family = later_days.extended_family(CatBoostFamily(with_weather=True, params=model_params(60)))
