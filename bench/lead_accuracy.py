@@ -12,7 +12,7 @@ is ex-post (observed temperature as a perfect forecast); "no weather" hides ever
 temperature from the origin on. Days whose week runs past the data are not issued.
 "+ live calibration" adds what the service adds between retrains: the interval shift
 by lead day that forecasts/live_accuracy.py tracks from the issued forecasts whose
-actuals have arrived (training/calibration.py: adaptive_shift, on q05/q50/q95 as the
+actuals have arrived (training/calibration.py: lead_day_shift, on q05/q50/q95 as the
 default runs carry), from ``--warmup-days`` before the window on; the seasonal naive
 row gives the skill.
 
@@ -48,7 +48,7 @@ from training.backtest import forecast_input, window_between  # noqa: E402
 from training.calibration import (  # noqa: E402
     ADAPT_RATE,
     LATER_DAYS_ADAPT_RATE,
-    adaptive_shift,
+    lead_day_shift,
 )
 from training.catboost_model import model_params  # noqa: E402
 from training.deployed import deployed_model_fit  # noqa: E402
@@ -145,7 +145,7 @@ def main() -> int:
                     truth = np.concatenate([r[1] for r in past])
                     when = np.concatenate([r[3] for r in past])
                     rate = ADAPT_RATE if k == 1 else args.later_rate
-                    shift = adaptive_shift(base, truth, when, (0.05, 0.5, 0.95), rate)
+                    shift = lead_day_shift(base, truth, when, (0.05, 0.5, 0.95), k, rate)
                     live[np.ix_(rows, band)] = np.sort(
                         deployed_values[np.ix_(rows, band)] + shift, 1
                     )
