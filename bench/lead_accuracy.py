@@ -17,6 +17,7 @@ default runs carry), from ``--warmup-days`` before the window on; the seasonal n
 row gives the skill.
 
     .venv/bin/python bench/lead_accuracy.py [--window 2014-11-06,2014-12-25] [--refit-days 14]
+        [--holdout-folds 4] [--later-rate 0.05]
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from cities.sample_data import sample_frame  # noqa: E402
+from training import later_days  # noqa: E402
 from training.backtest import forecast_input, window_between  # noqa: E402
 from training.calibration import (  # noqa: E402
     ADAPT_RATE,
@@ -82,12 +84,19 @@ def main() -> int:
         help="adaptation rate of the live calibration at lead days 2..7 (experiments)",
     )
     parser.add_argument(
+        "--holdout-folds",
+        type=int,
+        default=later_days.HOLDOUT_FOLDS,
+        help="holdouts the bands of days 2..7 are calibrated on (experiments)",
+    )
+    parser.add_argument(
         "--warmup-days",
         type=int,
         default=28,
         help="days issued before the window, not scored, so the live calibration has a past",
     )
     args = parser.parse_args()
+    later_days.HOLDOUT_FOLDS = args.holdout_folds
     began = time.perf_counter()
     tz = MELBOURNE.timezone
     history = sample_frame()
