@@ -62,13 +62,12 @@ def _holdout_starts(history: pd.DataFrame, city) -> list[pd.Timestamp]:
     demand = history["demand_mw"].dropna()
     if demand.empty:
         return []
-    end = local_midnights(demand.index[-1:], city.timezone)[0]
-    end = end.tz_convert(city.timezone).tz_localize(None)
+    last_day = local_midnights(demand.index[-1:], city.timezone)
     starts = []
     for fold in range(1, HOLDOUT_FOLDS + 1):
         # In local days: a holdout across a daylight-saving change still starts at midnight.
-        start = end - pd.Timedelta(days=HOLDOUT_DAYS * fold)
-        start = start.tz_localize(city.timezone).tz_convert("UTC")
+        day = last_day - pd.Timedelta(days=HOLDOUT_DAYS * fold)
+        start = local_midnights(day + pd.Timedelta(hours=12), city.timezone)[0]
         if start - demand.index[0] < pd.Timedelta(days=MIN_TRAINING_DAYS):
             break
         starts.append(start)
