@@ -12,11 +12,12 @@ is ex-post (observed temperature as a perfect forecast); "no weather" hides ever
 temperature from the origin on. Days whose week runs past the data are not issued.
 "+ live calibration" adds what the service adds between retrains: the interval shift
 by lead day that forecasts/live_accuracy.py tracks from the issued forecasts whose
-actuals have arrived (training/calibration.py: adaptive_shift, on q05/q50/q95 as the
+actuals have arrived (training/calibration.py: lead_day_shift, on q05/q50/q95 as the
 default runs carry), from ``--warmup-days`` before the window on; the seasonal naive
 row gives the skill.
 
     .venv/bin/python bench/lead_accuracy.py [--window 2014-11-06,2014-12-25] [--refit-days 14]
+        [--holdout-folds 4] [--later-rate 0.05]
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from cities.sample_data import sample_frame  # noqa: E402
+from training import later_days  # noqa: E402
 from training.backtest import forecast_input, window_between  # noqa: E402
 from training.calibration import (  # noqa: E402
     ADAPT_RATE,
     LATER_DAYS_ADAPT_RATE,
-    adaptive_shift,
+    lead_day_shift,
 )
 from training.catboost_model import model_params  # noqa: E402
 from training.deployed import deployed_model_fit  # noqa: E402
@@ -82,12 +84,19 @@ def main() -> int:
         help="adaptation rate of the live calibration at lead days 2..7 (experiments)",
     )
     parser.add_argument(
+        "--holdout-folds",
+        type=int,
+        default=later_days.HOLDOUT_FOLDS,
+        help="holdouts the bands of days 2..7 are calibrated on (experiments)",
+    )
+    parser.add_argument(
         "--warmup-days",
         type=int,
         default=28,
         help="days issued before the window, not scored, so the live calibration has a past",
     )
     args = parser.parse_args()
+    later_days.HOLDOUT_FOLDS = args.holdout_folds
     began = time.perf_counter()
     tz = MELBOURNE.timezone
     history = sample_frame()
@@ -145,7 +154,7 @@ def main() -> int:
                     truth = np.concatenate([r[1] for r in past])
                     when = np.concatenate([r[3] for r in past])
                     rate = ADAPT_RATE if k == 1 else args.later_rate
-                    shift = adaptive_shift(base, truth, when, (0.05, 0.5, 0.95), rate)
+                    shift = lead_day_shift(base, truth, when, (0.05, 0.5, 0.95), k, rate)
                     live[np.ix_(rows, band)] = np.sort(
                         deployed_values[np.ix_(rows, band)] + shift, 1
                     )

@@ -12,9 +12,9 @@ forecasts/apps.py):
   1..7 (``ModelVersion.live_calibration``): adaptive conformal inference
   (training/calibration.py: ``adaptive_shift``, the backtest's rule) on the city's
   issued forecasts at that lead, whichever version issued them, without the shift they
-  were issued with. Like the backtest's adaptive levels, it carries over retrains: a
-  new version starts from the city's current shift. Cheap: no refit, a few thousand
-  points per lead.
+  were issued with; at days 2..7 only the band's ends move (``lead_day_shift``). Like
+  the backtest's adaptive levels, it carries over retrains: a new version starts from
+  the city's current shift. Cheap: no refit, a few thousand points per lead.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from cities.models import City
 from cities.selectors import observation_frame_for_city
 from forecasts.models import Forecast, ForecastRun
 from training.backtest import forecast_scores
-from training.calibration import ADAPT_RATE, LATER_DAYS_ADAPT_RATE, adaptive_shift
+from training.calibration import adaptive_shift, lead_day_shift
 from training.models import ModelVersion
 from training.services import model_version_live_record
 
@@ -102,9 +102,8 @@ def city_live_shift(city: City, points: pd.DataFrame, quantiles) -> dict:
         issued = _matrix(rows, "quantiles", BAND)
         base = issued - _matrix(rows, "shift", BAND)
         local = pd.DatetimeIndex(rows["timestamp"]).tz_convert(city.timezone).tz_localize(None)
-        rate = ADAPT_RATE if lead == 1 else LATER_DAYS_ADAPT_RATE
-        shift = adaptive_shift(
-            base, rows["actual"].to_numpy(dtype="float64"), local.normalize().asi8, BAND, rate
+        shift = lead_day_shift(
+            base, rows["actual"].to_numpy(dtype="float64"), local.normalize().asi8, BAND, lead
         )
         # Quantiles the runs did not carry get the shift interpolated between their
         # neighbours' (flat beyond the band).

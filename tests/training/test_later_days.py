@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 
 from training import later_days
+from training.catboost_model import model_params
 from training.deployed import deployed_model_fit
 from training.evaluation import NO_WEATHER, WEATHER
+from training.families.gradient_boosting import CatBoostFamily
 from training.features import LEAD_COLUMN, build_feature_frame, build_training_frame
 
 from .conftest import TEN_WEEKS
@@ -112,3 +114,43 @@ def test_no_multi_lead_model_without_enough_history_for_its_holdout(victoria, me
     family = _evaluate(victoria.loc[TEN_WEEKS], melbourne, ["catboost"]).families["catboost"]
     assert later_days.multi_lead_fit(family, short, melbourne) is None
     assert later_days.day_ahead_later_blend(family, short, melbourne) is None
+
+
+def test_widths_come_from_consecutive_holdouts_each_forecast_by_a_fit_before_it(
+    victoria, melbourne
+):
+    # 134 local days to the end of 30 November: three holdouts of 28 and 50 days before
+    # them; a fourth would leave fewer than MIN_TRAINING_DAYS before it.
+    history = victoria.loc["2014-07-19 14:00":"2014-11-30 12:30"]
+    starts = later_days._holdout_starts(history, melbourne)
+    assert later_days.HOLDOUT_FOLDS == 4 and len(starts) == 3
+    # Local midnights 28 days apart, across the start of daylight saving (5 October).
+    assert starts == [local_day(day)[0] for day in ("2014-11-02", "2014-10-05", "2014-09-07")]
+    assert len(later_days._holdout_starts(history.loc["2014-09-22":], melbourne)) == 1  # 70 days
+    assert len(later_days._holdout_starts(victoria, melbourne)) == 4
+
+    seen = []
+    family = later_days.extended_family(CatBoostFamily(with_weather=True, params=model_params(60)))
+
+    def fit(data, city):
+        seen.append(data.index[-1])
+        return family.fit(data, city)
+
+    folds = later_days._folds(fit, history, starts, melbourne)
+    for fold, start, stop, fitted_to in zip(folds, starts, [None, *starts[:-1]], seen, strict=True):
+        assert fitted_to < start  # each trial fit knew nothing of its holdout
+        assert fold.targets.min() == start
+        assert stop is None or fold.targets.max() < stop
+        # Issued at the local midnight lead - 1 days before the target's day.
+        target_day, origin_day = (
+            i.tz_convert(melbourne.timezone).tz_localize(None) for i in (fold.targets, fold.origins)
+        )
+        assert (origin_day == origin_day.normalize()).all()
+        assert ((target_day.normalize() - origin_day).days == fold.leads - 1).all()
+        assert np.isfinite(fold.raw).all()
+    # Together: every half-hour of the 84 days once at each lead 2..7.
+    pooled = later_days._concatenated(folds)
+    observed = history["demand_mw"].dropna()
+    expected = observed[observed.index >= starts[-1]].index
+    for lead in later_days.LEADS:
+        assert pooled.targets[pooled.leads == lead].sort_values().equals(expected)
