@@ -74,17 +74,14 @@ def _redis_pair():
 
 
 @functools.lru_cache(maxsize=256)
-def _decoded_bytes(decode, raw: bytes):
-    return decode(raw)
-
-
-def _decoded(cache, raw: bytes):
-    """The cache's decoding of ``raw`` (unzip, unpickle), kept for the same bytes: the
-    entries these reads meet (a principal, a finished rendering) stay the same bytes for
-    their whole life, and a run's rendering is tens of kB to unzip at every read. Equal
-    bytes decode to equal values, and the values are only read (frozen dataclasses; an
-    API key's field dict is copied into a new ApiKey), so sharing them is safe."""
-    return _decoded_bytes(cache.client.decode, raw)
+def _decoded(raw: bytes):
+    """The default cache's decoding of ``raw`` (unzip, unpickle), kept for the same
+    bytes: the entries these reads meet (a principal, a finished rendering) stay the same
+    bytes for their whole life, and a run's rendering is tens of kB to unzip at every
+    read. Equal bytes decode to equal values whichever thread's client decodes them, and
+    the values are only read (frozen dataclasses; an API key's fields are copied into a
+    new ApiKey), so sharing them is safe."""
+    return caches["default"].client.decode(raw)
 
 
 def read_prefetch(request, rendering_key: str) -> Prefetch | None:
@@ -106,7 +103,7 @@ def read_prefetch(request, rendering_key: str) -> Prefetch | None:
             [(key, period) for key, period, _, _ in limited],
             reads=tuple(default.make_key(key) for key in keys),
         )
-        values = {key: None if value is None else _decoded(default, value)
+        values = {key: None if value is None else _decoded(value)
                   for key, value in zip(keys, raw, strict=True)}  # fmt: skip
     except Exception as exc:  # redis errors, an entry that does not unpickle
         _skip_until = time.monotonic() + PREFETCH_SKIP_SECONDS

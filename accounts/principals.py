@@ -15,6 +15,7 @@ it is short. Revoked keys are never cached.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -78,7 +79,8 @@ def api_key_for_hash(hashed_key: str) -> ApiKey | None:
     key = principal_key_for_api_key(hashed_key)
     cached = cache_get(key)
     if isinstance(cached, dict):
-        return ApiKey.from_db("default", list(cached), list(cached.values()))
+        # A copy: the cached fields may be shared with other requests (accounts/hot_reads.py).
+        return ApiKey.from_db("default", list(cached), copy.deepcopy(list(cached.values())))
     found = ApiKey.objects.filter(hashed_key=hashed_key, revoked=False).first()
     if found is None:
         return None
