@@ -5,13 +5,14 @@ round trips are counted on redis-py's connection, which still sends every comman
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 from django.core.cache import caches
 from redis.connection import Connection
 
-from accounts import hot_reads
+from accounts import hot_reads, throttles
 from accounts.models import Membership
 from tests.jobs.test_fast_reads import finished_job, jwt_client, key_client, make_run
 
@@ -167,3 +168,52 @@ def test_a_token_kept_after_its_signature_check_still_expires(org, owner):
     forged = APIClient()
     forged.credentials(HTTP_AUTHORIZATION=f"Bearer {str(token)[:-2]}xx")
     assert forged.get(path).status_code == 401
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of this test's own (its script cache may be flushed)."""
+    import shutil
+    import signal
+    import socket
+    import subprocess
+
+    import redis
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield port, client
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def test_a_server_that_lost_the_script_gets_it_again(settings, org, owner, own_redis, caplog):
+    port, server = own_redis
+    settings.CACHES = {
+        name: {**conf, "LOCATION": f"redis://127.0.0.1:{port}/{db}"}
+        for (name, conf), db in zip(settings.CACHES.items(), (0, 0), strict=True)
+    }
+    path = f"/api/v1/jobs/{finished_job(org).pk}/"
+    client = jwt_client(owner)
+    assert [client.get(path).status_code for _ in range(2)] == [200, 200]
+    server.script_flush()  # what a restarted or failed-over Redis knows of our script
+    again = client.get(path)
+    assert again.status_code == 200 and again.json()["state"] == "succeeded"
+    assert "read_prefetch_failed" not in caplog.text  # EVALSHA refused, the script re-sent
+    assert server.script_exists(*[s.sha for s in throttles._scripts]) == [True]
