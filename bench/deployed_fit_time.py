@@ -11,24 +11,13 @@ on the whole year once per ``--folds`` value, in this one process:
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "energy_site.settings")
-# An in-process run serves nobody: a throwaway key (settings refuse to start without one).
-os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-
-import django  # noqa: E402
-
-django.setup()
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# bench/accuracy.py sets up Django for an in-process run (settings, a throwaway secret key,
+# quiet logs) when imported: this script runs on the same set-up.
 from accuracy import MELBOURNE  # noqa: E402
 
 import training.later_days as later_days  # noqa: E402
