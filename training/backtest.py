@@ -66,6 +66,17 @@ def window_between(first_day: str, last_day: str, city) -> BacktestWindow:
     return BacktestWindow(start, end, days)
 
 
+def local_days_before(moment: pd.Timestamp, days: int, city) -> pd.Timestamp:
+    """The local midnight (UTC) ``days`` local days before ``moment``, a local midnight.
+
+    A fixed ``Timedelta(days=...)`` is 24 h a day: across a daylight-saving change it
+    lands an hour off midnight, and the next local midnight after it is a day late, so
+    the calibration days shrink by one and weekly refits move to another weekday."""
+    tz = city.timezone
+    local = moment.tz_convert(tz).tz_localize(None).normalize() - pd.Timedelta(days=days)
+    return _local_midnight(local, tz).tz_convert("UTC")
+
+
 def day_origins(start: pd.Timestamp, end: pd.Timestamp, city) -> list[pd.Timestamp]:
     """Local midnights (UTC) of every local day in [start, end), plus ``end``."""
     tz = city.timezone

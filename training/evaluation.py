@@ -21,6 +21,7 @@ from training.backtest import (
     BacktestWindow,
     RollingForecasts,
     WeatherAsOf,
+    local_days_before,
     rolling_origin_forecasts,
 )
 from training.families import Family, families_for
@@ -119,7 +120,7 @@ def evaluation_run(
     weather: WeatherAsOf | None = None,
 ) -> Evaluation:
     """Rolling forecasts of each family over the calibration days and the window."""
-    start = window.start - pd.Timedelta(days=calibration_days)
+    start = local_days_before(window.start, calibration_days, city)
     _check_history(history, city, start, window)
     with_weather = has_weather(history, start - pd.Timedelta(days=28))
     families = [

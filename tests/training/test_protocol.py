@@ -4,8 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.backtest import forecast_scores, rolling_origin_forecasts, window_between
+from training.backtest import (
+    forecast_scores,
+    local_days_before,
+    rolling_origin_forecasts,
+    window_between,
+)
 from training.calibration import calibrate, calibration_offsets
+from training.evaluation import evaluation_run
 from training.families.base import QUANTILES, PerForecastPredictor
 
 
@@ -121,3 +127,27 @@ def test_selection_prefers_fast_models_unless_a_slow_one_wins_clearly():
     assert select(clear) == "ensemble"
     only_slow = {"mstl-ets": candidate("mstl-ets", ["mstl-ets"], 5.0)}
     assert select(only_slow) == "mstl-ets"
+
+
+def test_calibration_days_before_a_window_are_local_days_across_daylight_saving(
+    victoria, melbourne
+):
+    # Daylight saving began on 5 Oct 2014: the 28 days before 13 Oct hold one 23-hour
+    # day. Counting them as 28 x 24 h started the backtest on 14 Sep, a Sunday, so it
+    # had 29 calibration days and refitted on Sundays rather than on the window's Monday.
+    window = window_between("2014-10-13", "2014-10-19", melbourne)
+    evaluation = evaluation_run(
+        victoria,
+        melbourne,
+        window=window,
+        params={},
+        calibration_days=28,
+        refit_days=7,
+        only={"seasonal-naive"},
+    )
+    origins = evaluation.forecasts["seasonal-naive"].origins
+    assert len(origins) == 28 + 7
+    first_local = origins[0].tz_convert(melbourne.timezone)
+    assert first_local == pd.Timestamp("2014-09-15 00:00", tz=melbourne.timezone)
+    assert first_local.weekday() == window.start.tz_convert(melbourne.timezone).weekday()
+    assert local_days_before(window.start, 28, melbourne) == origins[0]
