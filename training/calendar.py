@@ -76,6 +76,22 @@ def _day_flags(dates: pd.DatetimeIndex, city) -> tuple[np.ndarray, np.ndarray, n
     return holiday, np.asarray(bridge), np.asarray(~off)
 
 
+def sunday_likeness(dates: pd.DatetimeIndex, city) -> np.ndarray:
+    """How far each (naive, normalised) local date behaves like a Sunday, 0..1.
+
+    1 for a weekday off (a public holiday or the Christmas shutdown), 0.5 for a bridge
+    day, 0 otherwise (weekends are themselves). For models that know only the weekly
+    cycle (training/families/statistical.py): a holiday is forecast as a Sunday, the
+    usual rule when no holiday has been seen to learn from.
+    """
+    dates = pd.DatetimeIndex(dates)
+    if len(dates) == 0:
+        return np.zeros(0)
+    _, bridge, working = _day_flags(dates, city)
+    weekday_off = ~working & (dates.day_of_week.to_numpy() < 5)
+    return np.where(weekday_off, 1.0, np.where(bridge, 0.5, 0.0))
+
+
 def _days_from_christmas(dates: pd.DatetimeIndex) -> np.ndarray:
     years = dates.year.to_numpy()
     day = dates.values.astype("datetime64[D]")
