@@ -137,7 +137,8 @@ def weekly_selection_scores(history, params, first_day, last_day, refit_days) ->
             predictions.append(served[choice].calibrated[rows])
             chosen.append(choice)
         scores = forecast_scores(np.concatenate(actual), np.concatenate(predictions))
-        out[variant] = {**scores, "chosen": chosen}
+        by_week = [forecast_scores(a, p) for a, p in zip(actual, predictions, strict=True)]
+        out[variant] = {**scores, "chosen": chosen, "weeks": by_week}
     return out
 
 
@@ -152,6 +153,11 @@ def print_weekly_selection(weekly: dict, seconds: float) -> None:
             f"{variant.replace('_', ' '):<14}{s['mape']:>8.2f}{s['rmse']:>9.1f}"
             f"{s['pinball']:>11.1f}{s['coverage_90']:>9.1f}%  {', '.join(s['chosen'])}"
         )
+    for variant, s in weekly.items():
+        print(
+            f"  by refit week ({variant.replace('_', ' ')}, MAPE % / coverage %): "
+            + ", ".join(f"{w['mape']:.2f} / {w['coverage_90']:.0f}" for w in s["weeks"])
+        )
 
 
 # Short history: Victoria without its temperature column, cut to the 12 weeks before the
@@ -162,13 +168,61 @@ SHORT_HISTORY = ("2014-08-14", "2014-11-05")
 SHORT_TEST_DAYS = 14
 
 
-def short_history_table(params: dict) -> None:
+def _short_history():
     first, last = SHORT_HISTORY
     span = window_between(first, last, MELBOURNE)
     history = sample_frame()[["demand_mw"]]
     history = history[(history.index >= span.start) & (history.index < span.end)]
     test_first = str((pd.Timestamp(last) - pd.Timedelta(days=SHORT_TEST_DAYS - 1)).date())
     window = window_between(test_first, last, MELBOURNE)
+    return span, history, test_first, window
+
+
+def short_history_schedules(params: dict) -> None:
+    """The short-history rule under the 7 weekdays weekly refits can fall on.
+
+    Each run starts the backtest 0-6 days earlier (so the weekly refits move by as
+    many weekdays) and scores with the same 28-day calibration: a 14-day test is short
+    enough for the refit schedule alone to move the selection and its scores.
+    """
+    span, history, test_first, window = _short_history()
+    calibration_days = calibration_days_for((window.start - span.start).days, 28)
+    print(
+        f"\nShort history under shifted refit schedules ({test_first} .. {SHORT_HISTORY[1]}, "
+        f"calibration {calibration_days} days; the backtest starts 0-6 days earlier)"
+    )
+    print(f"{'earlier':>8}  {'selected':<22}{'MAPE %':>8}{'90% cover':>10}  best single family")
+    for extra in range(7):
+        evaluation = evaluation_run(
+            history,
+            MELBOURNE,
+            window=window,
+            params=params,
+            calibration_days=calibration_days + extra,
+            refit_days=7,
+        )
+        uses_weather = {n: f.uses_weather for n, f in evaluation.families.items()}
+        selected, candidates = evaluate_variant(
+            evaluation.forecasts,
+            uses_weather,
+            with_weather=False,
+            city=MELBOURNE,
+            window_start=window.start,
+            window_end=window.end,
+            calibration_days=calibration_days,
+        )
+        singles = {n: c for n, c in candidates.items() if len(c.members) == 1}
+        best = min(singles, key=lambda n: singles[n].scores["mape"])
+        chosen = candidates[selected].scores
+        print(
+            f"{extra:>8}  {selected:<22}{chosen['mape']:>8.2f}{chosen['coverage_90']:>9.1f}%  "
+            f"{best} {singles[best].scores['mape']:.2f} %"
+        )
+
+
+def short_history_table(params: dict) -> None:
+    first, last = SHORT_HISTORY
+    span, history, test_first, window = _short_history()
     days_before = (window.start - span.start).days
     calibration_days = calibration_days_for(days_before, 28)
     began = time.perf_counter()
@@ -254,10 +308,18 @@ def main() -> int:
     parser.add_argument(
         "--short-history-only", action="store_true", help="only the short-history scenario"
     )
+    parser.add_argument(
+        "--short-history-schedules",
+        action="store_true",
+        help="only the short-history scenario under the 7 possible weekly refit weekdays",
+    )
     args = parser.parse_args()
     if args.short_history_only:
         params = model_params(args.iterations or DEFAULT_ITERATIONS)
         short_history_table(params)
+        return 0
+    if args.short_history_schedules:
+        short_history_schedules(model_params(args.iterations or DEFAULT_ITERATIONS))
         return 0
     if args.via_api_only:
         from via_api import print_via_api, run_via_api

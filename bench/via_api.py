@@ -310,13 +310,19 @@ def run_via_api(history: pd.DataFrame, first_day: str, last_day: str, refit_days
                 for m in models
             ]
         results = {}
+        (ROOT / "var").mkdir(exist_ok=True)
         for variant, rows in issued.items():
             frame = pd.DataFrame(rows)
             frame.index = pd.to_datetime(frame.pop("timestamp"), utc=True)
+            # The served runs, to compare with an in-process run point by point.
+            frame.to_csv(ROOT / "var" / f"via-api-forecasts-{variant}.csv")
+            local_day = frame.index.tz_convert(TZ).tz_localize(None).normalize()
+            week = ((local_day - days[0]).days // refit_days).to_numpy()
             results[variant] = {
                 **_scores(frame, history["demand_mw"]),
                 "runs_with_weather": int((frame["weather"] != "none").sum() / 48),
                 "methods": sorted(frame["method"].unique()),
+                "weeks": [_scores(frame[week == w], history["demand_mw"]) for w in np.unique(week)],
             }
         return {
             "scores": results,
@@ -344,6 +350,11 @@ def print_via_api(outcome: dict) -> None:
             f"{s['pinball']:>11.1f}"
             f"{s['coverage_90']:>9.1f}%  {', '.join(s['methods'])} "
             f"({s['runs_with_weather']} runs with weather)"
+        )
+    for variant, s in outcome["scores"].items():
+        print(
+            f"  by refit week ({variant.replace('_', ' ')}, MAPE % / coverage %): "
+            + ", ".join(f"{w['mape']:.2f} / {w['coverage_90']:.0f}" for w in s["weeks"])
         )
     print("weekly trainings: " + "; ".join(f"{v} {d} {a}" for v, d, a in outcome["trainings"]))
     for variant, models in outcome["live"].items():
