@@ -91,18 +91,20 @@ def _print_daily_errors(evaluation, variant: str, window) -> None:
     )
 
 
-def weekly_selection_scores(history, params, first_day, last_day, refit_days) -> dict:
+def weekly_selection_scores(
+    history, params, first_day, last_day, refit_days, backtest_days: int = 28
+) -> dict:
     """The test weeks scored as the service selects: no hindsight.
 
     The issue-3 table selects each variant's candidate on the test weeks themselves. The
     service cannot: at each weekly training it scores the candidates on its backtest
     window, the 28 local days before (training/services.py:_windows_for, the settings'
     defaults), and serves the winner for the next ``refit_days``. One backtest of every
-    family from 56 days before the test weeks gives each week's choice (scored on the 28
-    days before it) and the forecasts that choice then makes.
+    family from 28 + ``backtest_days`` days before the test weeks gives each week's
+    choice (scored on the ``backtest_days`` before it) and the forecasts that choice then
+    makes. ``--selection-days`` tries another window than the service's 28 days.
     """
     window = window_between(first_day, last_day, MELBOURNE)
-    backtest_days = 28
     wide_first = pd.Timestamp(first_day) - pd.Timedelta(days=backtest_days)  # local days
     wide = window_between(str(wide_first.date()), last_day, MELBOURNE)
     evaluation = evaluation_run(
@@ -142,10 +144,10 @@ def weekly_selection_scores(history, params, first_day, last_day, refit_days) ->
     return out
 
 
-def print_weekly_selection(weekly: dict, seconds: float) -> None:
+def print_weekly_selection(weekly: dict, days: int, seconds: float) -> None:
     print(
         "\nin-process, selected as the service selects (each week's choice scored on the "
-        f"28 days before it; no hindsight; {seconds:.0f} s):"
+        f"{days} days before it; no hindsight; {seconds:.0f} s):"
     )
     print(f"{'variant':<14}{'MAPE %':>8}{'RMSE MW':>9}{'pinball MW':>11}{'90% cover':>10}  chosen")
     for variant, s in weekly.items():
@@ -299,6 +301,12 @@ def main() -> int:
         help="also score the test weeks selecting as the service does, weekly on the 28 "
         "days before each week (implied by --via-api)",
     )
+    parser.add_argument(
+        "--selection-days",
+        type=int,
+        default=28,
+        help="the weekly selection's backtest window (the service's TRAINING_BACKTEST_DAYS: 28)",
+    )
     parser.add_argument("--via-api-only", action="store_true", help="only the run through the API")
     parser.add_argument(
         "--short-history",
@@ -408,8 +416,10 @@ def main() -> int:
         short_history_table(params)
     if args.via_api or args.weekly_selection:
         started = time.perf_counter()
-        weekly = weekly_selection_scores(history, params, first_day, last_day, args.refit_days)
-        print_weekly_selection(weekly, time.perf_counter() - started)
+        weekly = weekly_selection_scores(
+            history, params, first_day, last_day, args.refit_days, args.selection_days
+        )
+        print_weekly_selection(weekly, args.selection_days, time.perf_counter() - started)
     if args.via_api:
         from via_api import print_via_api, run_via_api
 
