@@ -48,7 +48,6 @@ from training.catboost_model import DEFAULT_ITERATIONS, model_params  # noqa: E4
 from training.deployed import deployed_model_fit  # noqa: E402
 from training.evaluation import NO_WEATHER, WEATHER, evaluation_run  # noqa: E402
 from training.families.base import QUANTILES  # noqa: E402
-from training.selection import evaluate_variant  # noqa: E402
 
 MELBOURNE = SimpleNamespace(
     pk=None, name="Melbourne", timezone="Australia/Melbourne", country="AU", resolution_minutes=30
@@ -110,7 +109,6 @@ def weekly_selection_scores(
     evaluation = evaluation_run(
         history, MELBOURNE, window=wide, params=params, calibration_days=28, refit_days=refit_days
     )
-    uses_weather = {name: f.uses_weather for name, f in evaluation.families.items()}
     weeks = list(range(0, window.days, refit_days))
     out = {}
     for variant in (WEATHER, NO_WEATHER):
@@ -125,11 +123,9 @@ def weekly_selection_scores(
         for offset in weeks:
             week_start = local_days_before(window.start, -offset, MELBOURNE)
             week_end = min(local_days_before(week_start, -refit_days, MELBOURNE), window.end)
-            choice, _ = evaluate_variant(
-                evaluation.forecasts,
-                uses_weather,
+            choice, _ = evaluation.variant_scored(
+                MELBOURNE,
                 with_weather=variant == WEATHER,
-                city=MELBOURNE,
                 window_start=local_days_before(week_start, backtest_days, MELBOURNE),
                 window_end=week_start,
                 calibration_days=28,
@@ -170,14 +166,23 @@ SHORT_HISTORY = ("2014-08-14", "2014-11-05")
 SHORT_TEST_DAYS = 14
 
 
+def _best_single(candidates) -> str:
+    """The candidate of one family with the lowest MAPE (the short-history rule's bar)."""
+    singles = [n for n, c in candidates.items() if len(c.members) == 1]
+    return min(singles, key=lambda n: candidates[n].scores["mape"])
+
+
 def _short_history():
+    """The 12-week span, its demand, the test's first day and window, and the calibration
+    days that fit before the test (the rule training jobs use)."""
     first, last = SHORT_HISTORY
     span = window_between(first, last, MELBOURNE)
     history = sample_frame()[["demand_mw"]]
     history = history[(history.index >= span.start) & (history.index < span.end)]
     test_first = str((pd.Timestamp(last) - pd.Timedelta(days=SHORT_TEST_DAYS - 1)).date())
     window = window_between(test_first, last, MELBOURNE)
-    return span, history, test_first, window
+    calibration_days = calibration_days_for((window.start - span.start).days, 28)
+    return span, history, test_first, window, calibration_days
 
 
 def short_history_schedules(params: dict) -> None:
@@ -187,8 +192,7 @@ def short_history_schedules(params: dict) -> None:
     many weekdays) and scores with the same 28-day calibration: a 14-day test is short
     enough for the refit schedule alone to move the selection and its scores.
     """
-    span, history, test_first, window = _short_history()
-    calibration_days = calibration_days_for((window.start - span.start).days, 28)
+    _, history, test_first, window, calibration_days = _short_history()
     print(
         f"\nShort history under shifted refit schedules ({test_first} .. {SHORT_HISTORY[1]}, "
         f"calibration {calibration_days} days; the backtest starts 0-6 days earlier)"
@@ -203,30 +207,25 @@ def short_history_schedules(params: dict) -> None:
             calibration_days=calibration_days + extra,
             refit_days=7,
         )
-        uses_weather = {n: f.uses_weather for n, f in evaluation.families.items()}
-        selected, candidates = evaluate_variant(
-            evaluation.forecasts,
-            uses_weather,
+        selected, candidates = evaluation.variant_scored(
+            MELBOURNE,
             with_weather=False,
-            city=MELBOURNE,
             window_start=window.start,
             window_end=window.end,
             calibration_days=calibration_days,
         )
-        singles = {n: c for n, c in candidates.items() if len(c.members) == 1}
-        best = min(singles, key=lambda n: singles[n].scores["mape"])
+        best = _best_single(candidates)
         chosen = candidates[selected].scores
         print(
             f"{extra:>8}  {selected:<22}{chosen['mape']:>8.2f}{chosen['coverage_90']:>9.1f}%  "
-            f"{best} {singles[best].scores['mape']:.2f} %"
+            f"{best} {candidates[best].scores['mape']:.2f} %"
         )
 
 
 def short_history_table(params: dict) -> None:
     first, last = SHORT_HISTORY
-    span, history, test_first, window = _short_history()
+    span, history, test_first, window, calibration_days = _short_history()
     days_before = (window.start - span.start).days
-    calibration_days = calibration_days_for(days_before, 28)
     began = time.perf_counter()
     evaluation = evaluation_run(
         history,
@@ -252,13 +251,12 @@ def short_history_table(params: dict) -> None:
             f"{label:<44}{sc['mape']:>8.2f}{sc['rmse']:>9.1f}{sc['pinball']:>11.1f}"
             f"{sc['coverage_90']:>9.1f}%"
         )
-    singles = {n: c for n, c in candidates.items() if len(c.members) == 1}
-    best_single = min(singles, key=lambda n: singles[n].scores["mape"])
+    best_single = candidates[_best_single(candidates)]
     chosen = candidates[selected].scores
     print(
         f"selected {selected}: MAPE {chosen['mape']:.2f} % vs best single family "
-        f"{best_single} {singles[best_single].scores['mape']:.2f} % -> "
-        f"{'no worse' if chosen['mape'] <= singles[best_single].scores['mape'] else 'WORSE'}; "
+        f"{best_single.name} {best_single.scores['mape']:.2f} % -> "
+        f"{'no worse' if chosen['mape'] <= best_single.scores['mape'] else 'WORSE'}; "
         f"coverage {chosen['coverage_90']:.1f} % "
         f"({'within' if 88 <= chosen['coverage_90'] <= 92 else 'OUTSIDE'} 88-92 %)"
     )

@@ -63,6 +63,31 @@ class Evaluation:
     def primary_variant(self) -> str:
         return WEATHER if WEATHER in self.variants else NO_WEATHER
 
+    def uses_weather(self) -> dict[str, bool]:
+        return {name: family.uses_weather for name, family in self.families.items()}
+
+    def variant_scored(
+        self,
+        city,
+        *,
+        with_weather: bool,
+        window_start: pd.Timestamp,
+        window_end: pd.Timestamp,
+        calibration_days: int,
+    ) -> tuple[str, dict[str, Candidate]]:
+        """The candidates of a variant scored on [window_start, window_end) of these
+        forecasts, and the selected one (the variants of the run use its own window;
+        bench/accuracy.py scores other windows, as a weekly training would)."""
+        return evaluate_variant(
+            self.forecasts,
+            self.uses_weather(),
+            with_weather=with_weather,
+            city=city,
+            window_start=window_start,
+            window_end=window_end,
+            calibration_days=calibration_days,
+        )
+
     def metrics(self) -> dict:
         """JSON for the model version: every candidate's scores and what was chosen."""
         primary = self.selected(self.primary_variant())
@@ -165,17 +190,14 @@ def evaluation_run(
         {f.name: f for f in families},
         failed=failed,
     )
-    uses_weather = {f.name: f.uses_weather for f in families}
     for variant, weather in ((WEATHER, True), (NO_WEATHER, False)):
         if weather and not with_weather:
             continue
-        if not candidate_members(forecasts, uses_weather, weather):
+        if not candidate_members(forecasts, evaluation.uses_weather(), weather):
             continue  # e.g. a champion re-run of weather families only
-        evaluation.variants[variant] = evaluate_variant(
-            forecasts,
-            uses_weather,
+        evaluation.variants[variant] = evaluation.variant_scored(
+            city,
             with_weather=weather,
-            city=city,
             window_start=window.start,
             window_end=window.end,
             calibration_days=calibration_days,
