@@ -14,7 +14,9 @@ temperature from the origin on. Days whose week runs past the data are not issue
 by lead day that forecasts/live_accuracy.py tracks from the issued forecasts whose
 actuals have arrived (training/calibration.py: lead_day_shift, on q05/q50/q95 as the
 default runs carry), from ``--warmup-days`` before the window on; the seasonal naive
-row gives the skill.
+row gives the skill. A second table repeats the coverage without the targets in the
+Christmas period (24 December .. 2 January, training/calendar.py: CHRISTMAS_PERIOD),
+which the one-year sample holds no example of.
 
     .venv/bin/python bench/lead_accuracy.py [--window 2014-11-06,2014-12-25] [--refit-days 14]
         [--holdout-folds 4] [--later-rate 0.05]
@@ -47,6 +49,7 @@ import pandas as pd  # noqa: E402
 from cities.sample_data import sample_frame  # noqa: E402
 from training import later_days  # noqa: E402
 from training.backtest import forecast_input, window_between  # noqa: E402
+from training.calendar import christmas_period_flags  # noqa: E402
 from training.calibration import (  # noqa: E402
     ADAPT_RATE,
     LATER_DAYS_ADAPT_RATE,
@@ -70,6 +73,12 @@ def _score(errors: dict, inside: dict) -> str:
     return "  ".join(
         f"{np.mean(np.concatenate(errors[k])):5.2f} % {np.mean(np.concatenate(inside[k])):4.0%}"
         for k in LEADS
+    )
+
+
+def _coverage(inside: dict, keep: list) -> str:
+    return "  ".join(
+        f"{np.mean(np.concatenate(inside[k])[np.concatenate(keep[k])]):12.0%}" for k in LEADS
     )
 
 
@@ -120,6 +129,8 @@ def main() -> int:
     names = ("deployed + live calibration", "deployed", "day-ahead model only", "seasonal naive")
     errors = {(v, n): {k: [] for k in LEADS} for v in (WEATHER, NO_WEATHER) for n in names}
     inside = {key: {k: [] for k in LEADS} for key in errors}
+    # Per variant and lead, parallel to ``inside``: the targets outside the Christmas period.
+    ordinary = {(v, k): [] for v in (WEATHER, NO_WEATHER) for k in LEADS}
     # What the service's live calibration has seen (forecasts/live_accuracy.py): per
     # variant and lead, the issued q05/q50/q95 without shift, the actuals, the targets.
     seen = {(v, k): [] for v in (WEATHER, NO_WEATHER) for k in LEADS}
@@ -171,6 +182,8 @@ def main() -> int:
                     )
             if not scored:
                 continue
+            for k in LEADS:
+                ordinary[variant, k].append(~christmas_period_flags(local[lead == k]))
             models = {
                 names[0]: live,
                 names[1]: deployed_values,
@@ -199,6 +212,14 @@ def main() -> int:
     for (variant, name), by_lead in errors.items():
         label = f"{variant.replace('_', ' ')}, {name}"
         print(f"{label:<42}{_score(by_lead, inside[variant, name])}")
+    print(
+        "\n90 % interval coverage by lead day, targets in the Christmas period "
+        "(24 December .. 2 January) left out:"
+    )
+    for (variant, name), by_lead in inside.items():
+        label = f"{variant.replace('_', ' ')}, {name}"
+        keep = {k: ordinary[variant, k] for k in LEADS}
+        print(f"{label:<42}{_coverage(by_lead, keep)}")
     for variant in (WEATHER, NO_WEATHER):
         skill = [
             1

@@ -56,6 +56,11 @@ def _in_period(dates: pd.DatetimeIndex, period) -> np.ndarray:
     return ((month == start_month) & (day >= start_day)) | ((month == end_month) & (day <= end_day))
 
 
+def christmas_period_flags(local: pd.DatetimeIndex) -> np.ndarray:
+    """True where the naive local time falls in CHRISTMAS_PERIOD (any year)."""
+    return _in_period(pd.DatetimeIndex(local), CHRISTMAS_PERIOD)
+
+
 def non_working_flags(dates: pd.DatetimeIndex, city) -> np.ndarray:
     """Weekends, public holidays and the Christmas shutdown, for naive local dates."""
     dates = pd.DatetimeIndex(dates)
@@ -116,7 +121,7 @@ def calendar_features(local: pd.DatetimeIndex, city, resolution_minutes: int) ->
     unique_dates = pd.DatetimeIndex(unique_dates)
     holiday, bridge, working = (flags[inverse] for flags in _day_flags(unique_dates, city))
     from_christmas = _days_from_christmas(unique_dates)[inverse]
-    christmas = _in_period(local, CHRISTMAS_PERIOD)
+    christmas = christmas_period_flags(local)
     minutes = local.hour.to_numpy() * 60 + local.minute.to_numpy()
     day_of_year = local.day_of_year.to_numpy()
     week_position = (local.day_of_week.to_numpy() * 1440 + minutes) / (7 * 1440)

@@ -157,3 +157,18 @@ def test_days_from_christmas_is_the_signed_distance_to_the_nearest_christmas():
         )
         expected.append(max(-DAYS_FROM_CHRISTMAS_CLIP, min(DAYS_FROM_CHRISTMAS_CLIP, nearest)))
     assert _days_from_christmas(dates).tolist() == expected
+
+
+def test_christmas_period_runs_from_24_december_to_2_january_at_any_time_of_day():
+    from training.calendar import christmas_period_flags
+
+    local = pd.DatetimeIndex(
+        [
+            "2014-12-23 23:30",
+            "2014-12-24 00:00",
+            "2014-12-31 12:00",
+            "2015-01-02 23:30",
+            "2015-01-03",
+        ]
+    )
+    assert christmas_period_flags(local).tolist() == [False, True, True, True, False]
