@@ -29,9 +29,10 @@ REGRESSION = "vanilla-regression"
 NAIVE = "seasonal-naive"
 STATISTICAL = "mstl-ets"
 WEIGHT_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
-# Families too slow for a 50 ms day-ahead answer (MSTL decomposes weeks of demand per
-# forecast: ~0.5 s). A candidate using one is selected only if its MAPE is lower than
-# the best fast candidate's by more than this share.
+# Families too slow for a 50 ms day-ahead answer (MSTL decomposes three weeks of demand
+# per forecast: 60-75 ms with its loess jumps, bench/mstl_speed.py). A candidate using
+# one is selected only if its MAPE is lower than the best fast candidate's by more than
+# this share.
 SLOW_FAMILIES = {STATISTICAL}
 SLOW_MODEL_MARGIN = 0.05
 MEDIAN = QUANTILES.index(0.5)
