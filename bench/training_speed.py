@@ -71,6 +71,9 @@ def main() -> int:
         f"  selected: {version.algorithm}; MAPE {metrics['model']['mape']:.2f} %, "
         f"coverage {metrics['model']['coverage_90']:.1f} %"
     )
+    # Why each variant's model was chosen (stored on the version, as the API shows it).
+    for variant, figures in metrics.get("variants", {}).items():
+        print(f"  {variant}: {figures.get('reason', '')}")
 
     artifact_cache_clear()
     # Local midnights of 31 and 25 December: a day-ahead and a week-ahead request (the
