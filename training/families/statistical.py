@@ -96,13 +96,14 @@ def stl_jumps(per_day: int) -> dict:
 
     statsmodels' STL, which statsforecast's ``mstl`` calls, fits a loess at every point
     (jumps of 1); R's ``stl()``, whose ``forecast::mstl`` statsforecast ports, fits one
-    every ``ceil(window / 10)`` points and interpolates linearly between them
-    (Cleveland et al. 1990, section 3.4: "a negligible effect"). The windows are the
-    defaults statsforecast passes for the daily period (seasonal 11; trend the smallest
-    odd integer over 1.5 period / (1 - 1.5 / 11); low-pass the smallest odd integer
-    over the period). The weekly period's windows are wider, so the same jumps leave it
-    finer than R would. On the shipped data they make a forecast about 5 times faster
-    at an unchanged MAPE (bench/mstl_speed.py).
+    every ``ceil(window / 10)`` points and interpolates linearly between them. The
+    windows are those statsmodels derives for the daily period from the seasonal
+    window statsforecast passes (seasonal 11; trend the smallest odd integer over
+    1.5 period / (1 - 1.5 / 11); low-pass the smallest odd integer over the period;
+    tests/training/test_statistical_loess.py checks them against statsmodels). The
+    weekly period's windows are wider, so the same jumps leave it finer than R would.
+    On the shipped data they make a forecast about 5 times faster at an unchanged MAPE
+    (bench/mstl_speed.py).
     """
     seasonal = 11
     trend = math.ceil(1.5 * per_day / (1 - 1.5 / seasonal))
